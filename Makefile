@@ -1,0 +1,48 @@
+# Eider — the two commands a fresh machine needs are `make run` and `make test`.
+
+GO        ?= go
+BIN       := bin/eider
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+DATA      ?= ./eider-data
+FUZZTIME  ?= 10s
+BENCHTIME ?= 1x
+TODAY     := $(shell date -u +%Y-%m-%d)
+
+.PHONY: all build run test lint fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/eider
+
+# Build and start every service on the embedded store in $(DATA).
+run: build
+	./$(BIN) serve --data $(DATA)
+
+# Everything the tests need is started by the tests themselves.
+test: lint
+	$(GO) test -count=1 -timeout 12m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# A short run of every fuzz target (FUZZTIME each).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
+	    echo "== $$pkg $$t"; \
+	    $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+# Engine and codec benchmarks; results land in perf/results/<date>-engine.txt.
+bench:
+	@mkdir -p perf/results
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -timeout 30m ./bench/... | tee perf/results/$(TODAY)-engine.txt
+
+clean:
+	rm -rf bin
