@@ -1,0 +1,621 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eidermail/eider/engine"
+)
+
+// chunkRows is how many rows a multi-message operation reads per query.
+const chunkRows = 512
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// unixNano stores a time as unix nanoseconds, clamped to the years
+// 1677–2262 that fit.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// nullTime stores a zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return unixNano(t)
+}
+
+func zoneOffset(t time.Time) int {
+	_, off := t.Zone()
+	return off
+}
+
+// storedTime rebuilds a time in the UTC offset it was given with.
+func storedTime(n sql.NullInt64, zone int64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	t := time.Unix(0, n.Int64)
+	if zone == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", int(zone)))
+}
+
+// journalInsert prepares the insert of one journal entry.
+func journalInsert(ctx context.Context, tx *txn) (*sql.Stmt, error) {
+	return tx.stmt(ctx, `INSERT INTO journal(mailbox_id, modseq, uid, kind, flags, created) VALUES (?, ?, ?, ?, ?, ?)`)
+}
+
+// Append commits msgs to the end of a mailbox in one transaction: a UID
+// range and one MODSEQ for the batch, rows, journal, counters, quota, blob
+// references and search text.
+func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.MailboxID, msgs []engine.NewMessage) (uint32, []engine.UID, error) {
+	type prepared struct {
+		flags        flagSet
+		flagText     string
+		blobs        []byte
+		header, body string
+	}
+	// Everything that needs no database happens before the writer is taken.
+	prep := make([]prepared, len(msgs))
+	var batchSize int64
+	texts := 0
+	for i, m := range msgs {
+		if m.Size < 0 {
+			return 0, nil, fmt.Errorf("sqlite: append: negative size: %w", engine.ErrInvalidName)
+		}
+		f, err := parseFlags(m.Flags)
+		if err != nil {
+			return 0, nil, fmt.Errorf("sqlite: append: %w", err)
+		}
+		p := &prep[i]
+		p.flags, p.flagText, p.blobs = f, flagText(f.list()), encodeBlobs(m.Blobs)
+		p.header, p.body = foldText(m.HeaderText), foldText(m.BodyText)
+		if p.header != "" || p.body != "" {
+			texts++
+		}
+		batchSize += m.Size
+	}
+
+	var uidValidity uint32
+	var uids []engine.UID
+	err := s.write(ctx, func(tx *txn) error {
+		mb, err := loadMailbox(ctx, tx, user, mailbox)
+		if err != nil {
+			return err
+		}
+		uidValidity = mb.uidValidity
+		if len(msgs) == 0 {
+			return nil
+		}
+		if err := checkQuota(ctx, tx, user, batchSize); err != nil {
+			return err
+		}
+		first, err := mb.allocUIDs(len(msgs))
+		if err != nil {
+			return err
+		}
+		modseq := mb.allocModSeq()
+		var textSeq int64
+		if texts > 0 {
+			if err := tx.QueryRowContext(ctx, `UPDATE users SET text_seq = text_seq + ? WHERE id = ? RETURNING text_seq`, texts, user).Scan(&textSeq); err != nil {
+				return err
+			}
+			if textSeq > math.MaxUint32 {
+				return errors.New("text numbers exhausted")
+			}
+			textSeq -= int64(texts)
+		}
+
+		insText, err := tx.stmt(ctx, `INSERT INTO texts(id, refs, header, body) VALUES (?, 1, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		indexQuery := `INSERT INTO texts_queue(text_id) VALUES (?)`
+		if s.opt.TextIndex == TextIndexInline {
+			indexQuery = `INSERT INTO texts_fts(rowid, header, body) VALUES (?, ?, ?)`
+		}
+		insIndex, err := tx.stmt(ctx, indexQuery)
+		if err != nil {
+			return err
+		}
+		insMsg, err := tx.stmt(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, email_id, flags, keywords,
+			internal_date, internal_zone, sent_date, size, text_id, blobs, envelope, structure)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		insInline, err := tx.stmt(ctx, `INSERT INTO inline(message_id, data) VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		insJournal, err := journalInsert(ctx, tx)
+		if err != nil {
+			return err
+		}
+
+		now := s.opt.Now().Unix()
+		blobs, keywords := blobRefs{}, keywordSet{}
+		uids = make([]engine.UID, len(msgs))
+		for i, m := range msgs {
+			if i%64 == 63 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			p := &prep[i]
+			uid := first + int64(i)
+			var textID int64
+			if p.header != "" || p.body != "" {
+				textSeq++
+				textID = int64(user)<<32 | textSeq
+				if _, err := insText.ExecContext(ctx, textID, p.header, p.body); err != nil {
+					return err
+				}
+				args := []any{textID}
+				if s.opt.TextIndex == TextIndexInline {
+					args = append(args, p.header, p.body)
+				}
+				if _, err := insIndex.ExecContext(ctx, args...); err != nil {
+					return err
+				}
+			}
+			res, err := insMsg.ExecContext(ctx, mb.id, uid, modseq, int64(m.EmailID), p.flags.sys, p.flags.keywordText(),
+				nullTime(m.InternalDate), zoneOffset(m.InternalDate), nullTime(m.SentDate), m.Size, textID, p.blobs,
+				nonNil(m.Envelope), nonNil(m.Structure))
+			if err != nil {
+				return err
+			}
+			if len(m.Inline) > 0 {
+				id, err := res.LastInsertId()
+				if err != nil {
+					return err
+				}
+				if _, err := insInline.ExecContext(ctx, id, m.Inline); err != nil {
+					return err
+				}
+			}
+			if _, err := insJournal.ExecContext(ctx, mb.id, modseq, uid, engine.ChangeAppend, p.flagText, now); err != nil {
+				return err
+			}
+			if err := blobs.add(p.blobs, 1); err != nil {
+				return err
+			}
+			mb.count(1, m.Size, p.flags.sys)
+			keywords.add(p.flags.keywords)
+			uids[i] = engine.UID(uid)
+		}
+		if err := blobs.apply(ctx, tx); err != nil {
+			return err
+		}
+		if err := keywords.record(ctx, tx, mb.id); err != nil {
+			return err
+		}
+		if err := mb.save(ctx, tx); err != nil {
+			return err
+		}
+		return chargeQuota(ctx, tx, user, batchSize, int64(len(msgs)))
+	})
+	if err != nil {
+		return 0, nil, wrap("append", err)
+	}
+	if texts > 0 && s.opt.TextIndex == TextIndexBackground {
+		s.kickIndexer()
+	}
+	return uidValidity, uids, nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// checkQuota fails with ErrOverQuota when adding bytes would exceed the
+// user's limit.
+func checkQuota(ctx context.Context, tx *txn, user engine.UserID, bytes int64) error {
+	var limit, used int64
+	if err := tx.QueryRowContext(ctx, `SELECT quota_limit, quota_used FROM users WHERE id = ?`, user).Scan(&limit, &used); err != nil {
+		return notFound(err, fmt.Sprintf("user %d", user))
+	}
+	if limit > 0 && used+bytes > limit {
+		return fmt.Errorf("%d bytes used of %d, %d more: %w", used, limit, bytes, engine.ErrOverQuota)
+	}
+	return nil
+}
+
+func chargeQuota(ctx context.Context, tx *txn, user engine.UserID, bytes, messages int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE users SET quota_used = quota_used + ?, message_count = message_count + ? WHERE id = ?`, bytes, messages, user)
+	return err
+}
+
+// UIDs returns the mailbox's UIDs and highest MODSEQ from one snapshot.
+func (s *Store) UIDs(ctx context.Context, user engine.UserID, mailbox engine.MailboxID) (*roaring.Bitmap, engine.ModSeq, error) {
+	set := roaring.New()
+	var highest engine.ModSeq
+	err := s.read(ctx, func(tx *txn) error {
+		mb, err := loadMailbox(ctx, tx, user, mailbox)
+		if err != nil {
+			return err
+		}
+		highest = engine.ModSeq(mb.highest)
+		return allUIDs(ctx, tx, mb.id, set)
+	})
+	if err != nil {
+		return nil, 0, wrap("uids", err)
+	}
+	return set, highest, nil
+}
+
+// allUIDs adds every UID of a mailbox to set (a covering index scan).
+func allUIDs(ctx context.Context, q querier, mailbox int64, set *roaring.Bitmap) error {
+	rows, err := q.QueryContext(ctx, `SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid`, mailbox)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	buf := make([]uint32, 0, 4096)
+	for rows.Next() {
+		var uid uint32
+		if err := rows.Scan(&uid); err != nil {
+			return err
+		}
+		if buf = append(buf, uid); len(buf) == cap(buf) {
+			set.AddMany(buf)
+			buf = buf[:0]
+		}
+	}
+	set.AddMany(buf)
+	return rows.Err()
+}
+
+const metaColumns = `uid, modseq, email_id, flags, keywords, internal_date, internal_zone, size, envelope, structure`
+
+func scanMeta(rows *sql.Rows) (*engine.MessageMeta, uint32, error) {
+	// Plain integer destinations: database/sql converts into named types
+	// by reflection, a visible cost at 100,000 rows.
+	var uid, modseq, emailID, sys, zone, size int64
+	var keywords string
+	var internal sql.NullInt64
+	m := &engine.MessageMeta{}
+	if err := rows.Scan(&uid, &modseq, &emailID, &sys, &keywords, &internal, &zone, &size, &m.Envelope, &m.Structure); err != nil {
+		return nil, 0, err
+	}
+	m.UID, m.ModSeq, m.EmailID, m.Size = engine.UID(uid), engine.ModSeq(modseq), engine.EmailID(emailID), size
+	m.Flags = storedFlags(sys, keywords).list()
+	m.InternalDate = storedTime(internal, zone)
+	return m, uint32(uid), nil
+}
+
+// Messages streams the rows of uids in UID order. It reads chunkRows rows
+// per query and calls fn between queries, holding no connection or
+// snapshot while fn runs: a slow reader never pins the WAL, and fn may call
+// the store. Rows expunged meanwhile are skipped like missing UIDs.
+func (s *Store) Messages(ctx context.Context, user engine.UserID, mailbox engine.MailboxID, uids *roaring.Bitmap, fn func(*engine.MessageMeta) error) error {
+	mb, err := loadMailbox(ctx, s.r, user, mailbox)
+	if err != nil {
+		return wrap("messages", err)
+	}
+	err = readChunks(ctx, s.rq, `SELECT `+metaColumns+` FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid LIMIT ?`,
+		mb.id, uids, uint32(mb.uidNext-1), chunkRows, scanMeta, func(batch []*engine.MessageMeta) error {
+			for _, m := range batch {
+				if err := fn(m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	return wrap("messages", err)
+}
+
+// Inline returns a message's compressed inline segments.
+func (s *Store) Inline(ctx context.Context, user engine.UserID, mailbox engine.MailboxID, uid engine.UID) ([]byte, error) {
+	var b []byte
+	err := s.rq.QueryRowContext(ctx, `SELECT coalesce(i.data, x'') FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+		LEFT JOIN inline i ON i.message_id = m.id
+		WHERE b.user_id = ? AND m.mailbox_id = ? AND m.uid = ?`, user, mailbox, uid).Scan(&b)
+	if err != nil {
+		return nil, wrap("inline", notFound(err, fmt.Sprintf("message %d", uid)))
+	}
+	return b, nil
+}
+
+type expungeRow struct {
+	id, size, sys, textID int64
+	uid                   uint32
+	blobs                 []byte
+}
+
+func scanExpungeRow(rows *sql.Rows) (expungeRow, uint32, error) {
+	var r expungeRow
+	err := rows.Scan(&r.id, &r.uid, &r.size, &r.sys, &r.textID, &r.blobs)
+	return r, r.uid, err
+}
+
+// Expunge removes uids and returns the UIDs removed and the MODSEQ of the
+// removal (the mailbox's highest MODSEQ when nothing was removed).
+func (s *Store) Expunge(ctx context.Context, user engine.UserID, mailbox engine.MailboxID, uids *roaring.Bitmap) (*roaring.Bitmap, engine.ModSeq, error) {
+	var removed *roaring.Bitmap
+	var highest engine.ModSeq
+	err := s.write(ctx, func(tx *txn) error {
+		removed = roaring.New()
+		mb, err := loadMailbox(ctx, tx, user, mailbox)
+		if err != nil {
+			return err
+		}
+		del, err := tx.stmt(ctx, `DELETE FROM messages WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		delInline, err := tx.stmt(ctx, `DELETE FROM inline WHERE message_id = ?`)
+		if err != nil {
+			return err
+		}
+		insJournal, err := journalInsert(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := s.opt.Now().Unix()
+		blobs, texts := blobRefs{}, textRefs{}
+		var bytes, count int64
+		err = readChunks(ctx, tx, `SELECT id, uid, size, flags, text_id, blobs FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid LIMIT ?`,
+			mb.id, uids, uint32(mb.uidNext-1), chunkRows, scanExpungeRow, func(batch []expungeRow) error {
+				for _, r := range batch {
+					if _, err := del.ExecContext(ctx, r.id); err != nil {
+						return err
+					}
+					if _, err := delInline.ExecContext(ctx, r.id); err != nil {
+						return err
+					}
+					if _, err := insJournal.ExecContext(ctx, mb.id, mb.allocModSeq(), r.uid, engine.ChangeExpunge, "", now); err != nil {
+						return err
+					}
+					if err := blobs.add(r.blobs, 1); err != nil {
+						return err
+					}
+					texts[r.textID]++
+					mb.count(-1, r.size, uint8(r.sys))
+					bytes += r.size
+					count++
+					removed.Add(r.uid)
+				}
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+		if err := blobs.release(ctx, tx); err != nil {
+			return err
+		}
+		if err := texts.release(ctx, tx); err != nil {
+			return err
+		}
+		if err := mb.save(ctx, tx); err != nil {
+			return err
+		}
+		highest = engine.ModSeq(mb.highest)
+		return chargeQuota(ctx, tx, user, -bytes, -count)
+	})
+	if err != nil {
+		return nil, 0, wrap("expunge", err)
+	}
+	return removed, highest, nil
+}
+
+type copyRow struct {
+	id, size, sys, textID int64
+	uid                   uint32
+	keywords              string
+	blobs                 []byte
+}
+
+func scanCopyRow(rows *sql.Rows) (copyRow, uint32, error) {
+	var r copyRow
+	err := rows.Scan(&r.id, &r.uid, &r.size, &r.sys, &r.keywords, &r.textID, &r.blobs)
+	return r, r.uid, err
+}
+
+const copyRowQuery = `SELECT id, uid, size, flags, keywords, text_id, blobs FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid LIMIT ?`
+
+// loadPair loads the source and target of a copy or move; they are one
+// state when they are the same mailbox.
+func loadPair(ctx context.Context, tx *txn, user engine.UserID, src, dst engine.MailboxID) (*mailboxState, *mailboxState, error) {
+	from, err := loadMailbox(ctx, tx, user, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	if src == dst {
+		return from, from, nil
+	}
+	to, err := loadMailbox(ctx, tx, user, dst)
+	if err != nil {
+		return nil, nil, err
+	}
+	return from, to, nil
+}
+
+// Copy copies uids into dst with new UIDs: same EmailID, flags and content,
+// one more reference on each blob and on the shared search text.
+func (s *Store) Copy(ctx context.Context, user engine.UserID, src, dst engine.MailboxID, uids *roaring.Bitmap) (engine.CopyResult, error) {
+	var res engine.CopyResult
+	err := s.write(ctx, func(tx *txn) error {
+		res = engine.CopyResult{}
+		from, to, err := loadPair(ctx, tx, user, src, dst)
+		if err != nil {
+			return err
+		}
+		res.UIDValidity = to.uidValidity
+		ins, err := tx.stmt(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, email_id, flags, keywords,
+			internal_date, internal_zone, sent_date, size, text_id, blobs, envelope, structure)
+			SELECT ?, ?, ?, email_id, flags, keywords, internal_date, internal_zone, sent_date, size, text_id, blobs, envelope, structure
+			FROM messages WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		insInline, err := tx.stmt(ctx, `INSERT INTO inline(message_id, data) SELECT ?, data FROM inline WHERE message_id = ?`)
+		if err != nil {
+			return err
+		}
+		insJournal, err := journalInsert(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := s.opt.Now().Unix()
+		blobs, texts, keywords := blobRefs{}, textRefs{}, keywordSet{}
+		var bytes int64
+		// The source range is fixed before any UID is allocated, so a copy
+		// into the same mailbox never reads its own new rows.
+		last := uint32(from.uidNext - 1)
+		err = readChunks(ctx, tx, copyRowQuery, from.id, uids, last, chunkRows, scanCopyRow, func(batch []copyRow) error {
+			for _, r := range batch {
+				uid, err := to.allocUIDs(1)
+				if err != nil {
+					return err
+				}
+				modseq := to.allocModSeq()
+				inserted, err := ins.ExecContext(ctx, to.id, uid, modseq, r.id)
+				if err != nil {
+					return err
+				}
+				id, err := inserted.LastInsertId()
+				if err != nil {
+					return err
+				}
+				if _, err := insInline.ExecContext(ctx, id, r.id); err != nil {
+					return err
+				}
+				f := storedFlags(r.sys, r.keywords)
+				if _, err := insJournal.ExecContext(ctx, to.id, modseq, uid, engine.ChangeAppend, flagText(f.list()), now); err != nil {
+					return err
+				}
+				if err := blobs.add(r.blobs, 1); err != nil {
+					return err
+				}
+				texts[r.textID]++
+				keywords.add(f.keywords)
+				to.count(1, r.size, f.sys)
+				bytes += r.size
+				res.Source = append(res.Source, engine.UID(r.uid))
+				res.Target = append(res.Target, engine.UID(uid))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(res.Source) == 0 {
+			return nil
+		}
+		if err := checkQuota(ctx, tx, user, bytes); err != nil {
+			return err
+		}
+		if err := blobs.apply(ctx, tx); err != nil {
+			return err
+		}
+		if err := keywords.record(ctx, tx, to.id); err != nil {
+			return err
+		}
+		for id, n := range texts {
+			if id == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE texts SET refs = refs + ? WHERE id = ?`, n, id); err != nil {
+				return err
+			}
+		}
+		if err := to.save(ctx, tx); err != nil {
+			return err
+		}
+		return chargeQuota(ctx, tx, user, bytes, int64(len(res.Source)))
+	})
+	if err != nil {
+		return engine.CopyResult{}, wrap("copy", err)
+	}
+	return res, nil
+}
+
+// Move moves uids into dst in one transaction: each row changes mailbox and
+// UID in place, with an expunge journal entry in the source and an append
+// entry in the target. Blob references, text and quota do not change.
+func (s *Store) Move(ctx context.Context, user engine.UserID, src, dst engine.MailboxID, uids *roaring.Bitmap) (engine.CopyResult, error) {
+	var res engine.CopyResult
+	err := s.write(ctx, func(tx *txn) error {
+		res = engine.CopyResult{}
+		from, to, err := loadPair(ctx, tx, user, src, dst)
+		if err != nil {
+			return err
+		}
+		res.UIDValidity = to.uidValidity
+		upd, err := tx.stmt(ctx, `UPDATE messages SET mailbox_id = ?, uid = ?, modseq = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		insJournal, err := journalInsert(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := s.opt.Now().Unix()
+		last := uint32(from.uidNext - 1)
+		keywords := keywordSet{}
+		err = readChunks(ctx, tx, copyRowQuery, from.id, uids, last, chunkRows, scanCopyRow, func(batch []copyRow) error {
+			for _, r := range batch {
+				uid, err := to.allocUIDs(1)
+				if err != nil {
+					return err
+				}
+				srcModSeq, dstModSeq := from.allocModSeq(), to.allocModSeq()
+				if _, err := upd.ExecContext(ctx, to.id, uid, dstModSeq, r.id); err != nil {
+					return err
+				}
+				f := storedFlags(r.sys, r.keywords)
+				if _, err := insJournal.ExecContext(ctx, from.id, srcModSeq, r.uid, engine.ChangeExpunge, "", now); err != nil {
+					return err
+				}
+				if _, err := insJournal.ExecContext(ctx, to.id, dstModSeq, uid, engine.ChangeAppend, flagText(f.list()), now); err != nil {
+					return err
+				}
+				from.count(-1, r.size, f.sys)
+				to.count(1, r.size, f.sys)
+				keywords.add(f.keywords)
+				res.Source = append(res.Source, engine.UID(r.uid))
+				res.Target = append(res.Target, engine.UID(uid))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := keywords.record(ctx, tx, to.id); err != nil {
+			return err
+		}
+		if err := from.save(ctx, tx); err != nil {
+			return err
+		}
+		if to != from {
+			return to.save(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return engine.CopyResult{}, wrap("move", err)
+	}
+	return res, nil
+}

@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations[i] brings the schema from version i to i+1 (PRAGMA
+// user_version). Append new steps; never edit a released one.
+var migrations = []string{
+	// 1: the first schema.
+	`
+CREATE TABLE users (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a UserID names one account for good
+	name             TEXT    NOT NULL UNIQUE,
+	password_hash    TEXT    NOT NULL,
+	quota_limit      INTEGER NOT NULL DEFAULT 0,
+	quota_used       INTEGER NOT NULL DEFAULT 0,       -- sum of the user's message sizes, kept in every commit
+	message_count    INTEGER NOT NULL DEFAULT 0,
+	created          INTEGER NOT NULL,                 -- unix nanoseconds
+	last_uidvalidity INTEGER NOT NULL DEFAULT 0,       -- highest UIDVALIDITY ever given to one of its mailboxes
+	text_seq         INTEGER NOT NULL DEFAULT 0        -- last per-user text number (see texts.id)
+);
+
+CREATE TABLE addresses (
+	address TEXT    PRIMARY KEY,
+	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	alias   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX addresses_by_user ON addresses(user_id);
+
+CREATE TABLE subscriptions (
+	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	name    TEXT    NOT NULL,
+	PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE mailboxes (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a recreated mailbox is a new mailbox
+	user_id        INTEGER NOT NULL REFERENCES users(id),
+	name           TEXT    NOT NULL,
+	special_use    TEXT    NOT NULL,
+	uidvalidity    INTEGER NOT NULL,
+	uidnext        INTEGER NOT NULL,
+	highest_modseq INTEGER NOT NULL,
+	journal_floor  INTEGER NOT NULL DEFAULT 0, -- the journal holds every change with MODSEQ > journal_floor
+	recent_uid     INTEGER NOT NULL DEFAULT 0, -- highest UID a session has claimed as \Recent
+	messages       INTEGER NOT NULL DEFAULT 0, -- STATUS counters, kept exact in every commit
+	unseen         INTEGER NOT NULL DEFAULT 0,
+	deleted        INTEGER NOT NULL DEFAULT 0,
+	size           INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (user_id, name)
+);
+
+-- Keywords ever set in a mailbox, for the FLAGS response; keyed
+-- case-insensitively, first spelling kept.
+CREATE TABLE mailbox_keywords (
+	mailbox_id INTEGER NOT NULL,
+	folded     TEXT    NOT NULL,
+	keyword    TEXT    NOT NULL,
+	PRIMARY KEY (mailbox_id, folded)
+) WITHOUT ROWID;
+
+-- Search text, case-folded, shared by a message and its copies. The id is
+-- user_id<<32 | per-user number, so one user's texts are one rowid range and
+-- a full-text query can be limited to it.
+CREATE TABLE texts (
+	id     INTEGER PRIMARY KEY,
+	refs   INTEGER NOT NULL,
+	header TEXT    NOT NULL,
+	body   TEXT    NOT NULL
+);
+-- Trigram index without positions (detail=none): about the size of the text
+-- itself instead of several times it. It can over-match, so every candidate
+-- is checked against texts.
+CREATE VIRTUAL TABLE texts_fts USING fts5(header, body, content='', contentless_delete=1, tokenize='trigram', detail=none);
+-- Texts not indexed yet.
+CREATE TABLE texts_queue (text_id INTEGER PRIMARY KEY);
+
+CREATE TABLE messages (
+	id            INTEGER PRIMARY KEY,
+	mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id),
+	uid           INTEGER NOT NULL,
+	modseq        INTEGER NOT NULL,
+	email_id      INTEGER NOT NULL,
+	flags         INTEGER NOT NULL, -- system flags as bits (see flags.go)
+	keywords      TEXT    NOT NULL, -- other flags, space separated, sorted
+	internal_date INTEGER,          -- unix nanoseconds
+	internal_zone INTEGER NOT NULL, -- its UTC offset in seconds
+	sent_date     INTEGER,          -- unix nanoseconds, NULL when the message has none
+	size          INTEGER NOT NULL,
+	text_id       INTEGER NOT NULL, -- 0: no text
+	blobs         BLOB    NOT NULL, -- the referenced BlobIDs, 32 bytes each
+	envelope      BLOB    NOT NULL,
+	structure     BLOB    NOT NULL
+);
+CREATE UNIQUE INDEX messages_by_uid ON messages(mailbox_id, uid);
+-- Inline segments (kilobytes) apart from the rows, so scans of metadata
+-- read dense pages.
+CREATE TABLE inline (
+	message_id INTEGER PRIMARY KEY, -- messages.id
+	data       BLOB    NOT NULL
+);
+
+CREATE TABLE journal (
+	mailbox_id INTEGER NOT NULL,
+	modseq     INTEGER NOT NULL,
+	uid        INTEGER NOT NULL,
+	kind       INTEGER NOT NULL,
+	flags      TEXT    NOT NULL,
+	created    INTEGER NOT NULL, -- unix seconds, for pruning
+	PRIMARY KEY (mailbox_id, modseq, uid)
+) WITHOUT ROWID;
+CREATE INDEX journal_by_time ON journal(created);
+
+CREATE TABLE blobs (
+	id   BLOB    PRIMARY KEY,
+	refs INTEGER NOT NULL CHECK (refs > 0) -- a blob with no reference has no row
+) WITHOUT ROWID;
+`,
+}
+
+// migrate brings the database to the newest schema, one transaction per step.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this program's %d", v, len(migrations))
+	}
+	for ; v < len(migrations); v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
