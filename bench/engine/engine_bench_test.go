@@ -1,0 +1,294 @@
+// Package enginebench measures the storage engine's hot paths on the
+// embedded backends: ingest memory and throughput, dedup, range reads,
+// storage size and metadata FETCH. Unlike the wire-level load generators in
+// bench/, these call the engine directly. `make bench` writes the results
+// to perf/results/.
+package enginebench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eidermail/eider/engine"
+	blobfs "github.com/eidermail/eider/engine/blob/fs"
+	metasqlite "github.com/eidermail/eider/engine/meta/sqlite"
+	"github.com/eidermail/eider/engine/notify/local"
+	"github.com/eidermail/eider/engine/testcorpus"
+)
+
+type store struct {
+	e     *engine.Engine
+	blobs *blobfs.Store
+	dir   string
+	user  engine.User
+	inbox engine.Mailbox
+}
+
+func open(b testing.TB) *store { return openWith(b, engine.IngestOptions{}) }
+
+func openWith(b testing.TB, opt engine.IngestOptions) *store {
+	b.Helper()
+	dir := b.TempDir()
+	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// fsync per blob is the production default, but it measures the disk, not the engine.
+	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := engine.New(engine.Config{Meta: meta, Blobs: blobs, Notifier: local.New(), Ingest: opt,
+		Passwords: engine.PasswordParams{Time: 1, MemKiB: 1024, Threads: 1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	ctx := context.Background()
+	u, err := e.CreateUser(ctx, "bench@example.com", "pw", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inbox, _ := e.Mailbox(ctx, u.ID, "INBOX")
+	return &store{e: e, blobs: blobs, dir: dir, user: u, inbox: inbox}
+}
+
+func (s *store) append(b testing.TB, r io.Reader) engine.AppendResult {
+	res, err := s.e.Append(context.Background(), s.user.ID, s.inbox.ID, r, engine.AppendOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
+}
+
+func (s *store) blobBytes(b testing.TB) int64 {
+	var n int64
+	if err := s.blobs.Walk(context.Background(), func(bi engine.BlobInfo) error { n += bi.Size; return nil }); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+func dirSize(b testing.TB, dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+// heapPeak samples the live heap while fn runs and returns the peak growth
+// over the heap before it.
+func heapPeak(fn func()) int64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() int64 { metrics.Read(sample); return int64(sample[0].Value.Uint64()) }
+	runtime.GC()
+	base := read()
+	var peak atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(200 * time.Microsecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if v := read() - base; v > peak.Load() {
+					peak.Store(v)
+				}
+			}
+		}
+	})
+	fn()
+	close(done)
+	wg.Wait()
+	if v := read() - base; v > peak.Load() {
+		peak.Store(v)
+	}
+	return peak.Load()
+}
+
+// BenchmarkIngestLargeAttachmentHeap: a 50 MB message whose attachment is
+// 48 MB as sent (36 MB decoded) must stream (target: peak heap growth under 8 MB).
+func BenchmarkIngestLargeAttachmentHeap(b *testing.B) {
+	s := openWith(b, engine.IngestOptions{MaxMessageSize: 128 << 20})
+	s.append(b, bytes.NewReader(testcorpus.WithAttachment(0, make([]byte, 1<<20)))) // warm encoders and pools
+	var peak int64
+	for i := 0; i < b.N; i++ {
+		r, size := testcorpus.Large(50<<20, 36<<20, false)
+		b.SetBytes(size)
+		p := heapPeak(func() { s.append(b, r) })
+		peak = max(peak, p)
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}
+
+// BenchmarkDedupSameAttachment: one 5 MB attachment in 1,000 different
+// messages (target: blob storage under 1.05x one copy).
+func BenchmarkDedupSameAttachment(b *testing.B) {
+	att := make([]byte, 5<<20)
+	for i := range att {
+		att[i] = byte(i*7 + i>>9)
+	}
+	var ratio float64
+	for i := 0; i < b.N; i++ {
+		s := open(b)
+		s.append(b, bytes.NewReader(testcorpus.WithAttachment(0, att)))
+		one := s.blobBytes(b)
+		for j := 1; j < 1000; j++ {
+			s.append(b, bytes.NewReader(testcorpus.WithAttachment(j, att)))
+		}
+		ratio = float64(s.blobBytes(b)) / float64(one)
+	}
+	b.ReportMetric(ratio, "blob-growth-x")
+}
+
+// BenchmarkPartialFetchLargeAttachment: BODY[2]<0.1024> of a message whose
+// part 2 is a 20 MB attachment (target: at most one frame read).
+func BenchmarkPartialFetchLargeAttachment(b *testing.B) {
+	s := open(b)
+	r, _ := testcorpus.Large(21<<20, 20<<20, false)
+	uid := s.append(b, r).UID
+	ctx := context.Background()
+	var meta *engine.MessageMeta
+	s.e.Messages(ctx, s.user.ID, s.inbox.ID, roaring.BitmapOf(uint32(uid)), func(m *engine.MessageMeta) error { c := *m; meta = &c; return nil })
+	b.ResetTimer()
+	var st engine.ReadStats
+	for i := 0; i < b.N; i++ {
+		m, err := s.e.OpenMessage(ctx, s.user.ID, s.inbox.ID, meta)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := m.Section(engine.Section{Path: []int{2}, Partial: true, Offset: 0, Count: 1024})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, _ := io.Copy(io.Discard, d.Body); n != 1024 {
+			b.Fatalf("read %d bytes", n)
+		}
+		st = m.Close()
+	}
+	b.ReportMetric(float64(st.FramesRead), "frames-read")
+	b.ReportMetric(float64(st.StoredBytesRead)/1024, "stored-bytes-read/returned")
+}
+
+// BenchmarkStorageTextHeavy: stored bytes (metadata + blobs) of a
+// text-heavy corpus over its raw size (target: under 0.6).
+func BenchmarkStorageTextHeavy(b *testing.B) {
+	msgs := testcorpus.TextHeavy(1, 5000)
+	var raw int64
+	for _, m := range msgs {
+		raw += int64(len(m.Data))
+	}
+	var ratio float64
+	for i := 0; i < b.N; i++ {
+		s := open(b)
+		for _, m := range msgs {
+			s.append(b, bytes.NewReader(m.Data))
+		}
+		s.e.Close() // checkpoint the WAL so the file sizes are final
+		ratio = float64(dirSize(b, s.dir)) / float64(raw)
+	}
+	b.ReportMetric(ratio, "stored/raw")
+	b.ReportMetric(float64(raw)/(1<<20), "raw-MB")
+	b.ReportMetric(float64(len(msgs)), "messages")
+}
+
+// BenchmarkIngest measures ingest throughput for typical message sizes.
+func BenchmarkIngest(b *testing.B) {
+	for _, size := range []int{2 << 10, 50 << 10, 5 << 20} {
+		b.Run(fmt.Sprintf("size=%dKB", size>>10), func(b *testing.B) {
+			s := open(b)
+			msgs := sizedMessages(size, 16)
+			b.SetBytes(int64(len(msgs[0])))
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				s.append(b, bytes.NewReader(msgs[i%len(msgs)]))
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
+
+// sizedMessages returns n distinct messages of about size bytes each: text
+// for small sizes, a text part plus an attachment for large ones.
+func sizedMessages(size, n int) [][]byte {
+	out := make([][]byte, n)
+	text := testcorpus.TextHeavy(int64(size), n)
+	for i := range out {
+		if size <= 64<<10 {
+			m := text[i].Data
+			for len(m) < size {
+				m = append(m, text[(i+1)%n].Data...)
+			}
+			out[i] = m[:size]
+			continue
+		}
+		att := make([]byte, size*3/4)
+		for j := range att {
+			att[j] = byte(j*31 + i)
+		}
+		out[i] = testcorpus.WithAttachment(i, att)
+	}
+	return out
+}
+
+// BenchmarkFetchMetadata100k: FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE
+// BODYSTRUCTURE) over a 100,000-message mailbox: rows decoded per second.
+func BenchmarkFetchMetadata100k(b *testing.B) {
+	s := open(b)
+	ctx := context.Background()
+	msgs := testcorpus.TextHeavy(7, 100)
+	const total = 100_000
+	batch := make([]engine.AppendSource, 0, 1000)
+	for i := 0; i < total; i++ {
+		batch = append(batch, engine.AppendSource{Body: bytes.NewReader(msgs[i%len(msgs)].Data)})
+		if len(batch) == cap(batch) {
+			if _, err := s.e.AppendMany(ctx, s.user.ID, s.inbox.ID, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	uids, _, err := s.e.UIDs(ctx, s.user.ID, s.inbox.ID)
+	if err != nil || uids.GetCardinality() != total {
+		b.Fatalf("mailbox has %d messages (%v)", uids.GetCardinality(), err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		err := s.e.Messages(ctx, s.user.ID, s.inbox.ID, uids, func(m *engine.MessageMeta) error {
+			if _, err := engine.DecodeEnvelope(m.Envelope); err != nil {
+				return err
+			}
+			if _, err := engine.DecodeStructure(m.Structure); err != nil {
+				return err
+			}
+			n++
+			return nil
+		})
+		if err != nil || n != total {
+			b.Fatalf("fetched %d: %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*total)/time.Since(start).Seconds(), "msgs/s")
+}

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is eider.toml. Every key has a default (defaultConfig); the README
+// documents each one.
+type Config struct {
+	DataDir   string          `toml:"data_dir"`
+	Log       LogConfig       `toml:"log"`
+	Storage   StorageConfig   `toml:"storage"`
+	Ingest    IngestConfig    `toml:"ingest"`
+	Addresses AddressesConfig `toml:"addresses"`
+	Users     UsersConfig     `toml:"users"`
+	Journal   JournalConfig   `toml:"journal"`
+	GC        GCConfig        `toml:"gc"`
+	TLS       TLSConfig       `toml:"tls"`
+}
+
+// TLSConfig names the server certificate. With neither file set, a
+// self-signed certificate is generated into <data_dir>/tls on first start.
+type TLSConfig struct {
+	Cert     string `toml:"cert"`
+	Key      string `toml:"key"`
+	Hostname string `toml:"hostname"` // for the self-signed certificate and greetings; default: the host name
+}
+
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+type StorageConfig struct {
+	Meta  string      `toml:"meta"` // sqlite
+	Path  string      `toml:"path"` // SQLite file; default <data_dir>/meta.db
+	Blobs BlobsConfig `toml:"blobs"`
+}
+
+type BlobsConfig struct {
+	Backend  string   `toml:"backend"`   // fs
+	Path     string   `toml:"path"`      // hot tier; default <data_dir>/blobs
+	ColdPath string   `toml:"cold_path"` // cold tier; "" = no cold tier
+	Sync     bool     `toml:"sync"`      // fsync each blob before its message commits
+	Cold     ColdTier `toml:"cold"`
+}
+
+// ColdTier is the policy that moves blobs to cold_path.
+type ColdTier struct {
+	MinSize  ByteSize `toml:"min_size"`
+	MinAge   Duration `toml:"min_age"`
+	Interval Duration `toml:"interval"` // how often serve migrates; 0 = never (run `eider blobs tier`)
+}
+
+type IngestConfig struct {
+	InlineMax      ByteSize `toml:"inline_max"`
+	FrameSize      ByteSize `toml:"frame_size"`
+	MaxMessageSize ByteSize `toml:"max_message_size"`
+	MaxTextExtract ByteSize `toml:"max_text_extract"`
+}
+
+type AddressesConfig struct {
+	CaseSensitiveLocal bool   `toml:"case_sensitive_local"`
+	LabelSeparator     string `toml:"label_separator"`
+	Labels             bool   `toml:"labels"`
+}
+
+type UsersConfig struct {
+	DefaultQuota ByteSize `toml:"default_quota"` // 0 = unlimited
+}
+
+type JournalConfig struct {
+	Retention Duration `toml:"retention"`
+}
+
+type GCConfig struct {
+	Interval Duration `toml:"interval"` // 0 = only on demand (`eider blobs gc`)
+	Grace    Duration `toml:"grace"`
+}
+
+func defaultConfig() Config {
+	return Config{
+		DataDir: "./eider-data",
+		Log:     LogConfig{Level: "info", Format: "text"},
+		Storage: StorageConfig{
+			Meta:  "sqlite",
+			Blobs: BlobsConfig{Backend: "fs", Sync: true, Cold: ColdTier{MinSize: 1 << 20, MinAge: Duration(30 * 24 * time.Hour)}},
+		},
+		Ingest: IngestConfig{
+			InlineMax:      64 << 10,
+			FrameSize:      256 << 10,
+			MaxMessageSize: 64 << 20,
+			MaxTextExtract: 1 << 20,
+		},
+		Addresses: AddressesConfig{LabelSeparator: "+", Labels: true},
+		Journal:   JournalConfig{Retention: Duration(7 * 24 * time.Hour)},
+		GC:        GCConfig{Interval: Duration(6 * time.Hour), Grace: Duration(time.Hour)},
+	}
+}
+
+// loadConfig reads path (if not empty) over the defaults. Unknown keys and bad
+// values are errors that name the key.
+func loadConfig(path string) (Config, error) {
+	cfg := defaultConfig()
+	if path != "" {
+		md, err := toml.DecodeFile(path, &cfg)
+		if err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			keys := make([]string, len(und))
+			for i, k := range und {
+				keys[i] = k.String()
+			}
+			return cfg, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+		}
+	}
+	return cfg, nil
+}
+
+// finish fills paths derived from data_dir and validates every key.
+func (c *Config) finish() error {
+	if c.DataDir == "" {
+		return errors.New("config: data_dir: must not be empty")
+	}
+	if c.TLS.Hostname == "" {
+		c.TLS.Hostname, _ = os.Hostname()
+	}
+	if c.Storage.Path == "" {
+		c.Storage.Path = filepath.Join(c.DataDir, "meta.db")
+	}
+	if c.Storage.Blobs.Path == "" {
+		c.Storage.Blobs.Path = filepath.Join(c.DataDir, "blobs")
+	}
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	if c.Storage.Meta != "sqlite" {
+		bad("storage.meta", "%q is not a metadata backend this build has (sqlite)", c.Storage.Meta)
+	}
+	if c.Storage.Blobs.Backend != "fs" {
+		bad("storage.blobs.backend", "%q is not a blob backend this build has (fs)", c.Storage.Blobs.Backend)
+	}
+	if c.Ingest.InlineMax < 1<<10 || c.Ingest.InlineMax > 16<<20 {
+		bad("ingest.inline_max", "%s is outside 1KiB..16MiB", c.Ingest.InlineMax)
+	}
+	if c.Ingest.FrameSize < 4<<10 || c.Ingest.FrameSize > 64<<20 {
+		bad("ingest.frame_size", "%s is outside 4KiB..64MiB", c.Ingest.FrameSize)
+	}
+	if c.Ingest.MaxMessageSize < 1<<10 {
+		bad("ingest.max_message_size", "%s is below 1KiB", c.Ingest.MaxMessageSize)
+	}
+	if c.Ingest.MaxTextExtract < 0 {
+		bad("ingest.max_text_extract", "must not be negative")
+	}
+	if c.Addresses.LabelSeparator == "" || len(c.Addresses.LabelSeparator) > 4 || strings.ContainsAny(c.Addresses.LabelSeparator, "@ \t\"") {
+		bad("addresses.label_separator", "%q must be 1-4 characters without @, quotes or spaces", c.Addresses.LabelSeparator)
+	}
+	if c.Users.DefaultQuota < 0 {
+		bad("users.default_quota", "must not be negative")
+	}
+	if c.Journal.Retention < Duration(time.Minute) {
+		bad("journal.retention", "%s is below 1m", c.Journal.Retention)
+	}
+	if c.GC.Interval < 0 {
+		bad("gc.interval", "must not be negative")
+	}
+	if c.GC.Grace < Duration(time.Minute) {
+		bad("gc.grace", "%s is below 1m: in-flight deliveries need time to commit", c.GC.Grace)
+	}
+	if c.Storage.Blobs.Cold.Interval < 0 || c.Storage.Blobs.Cold.MinAge < 0 || c.Storage.Blobs.Cold.MinSize < 0 {
+		bad("storage.blobs.cold", "sizes and durations must not be negative")
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		bad("tls.cert", "tls.cert and tls.key must be set together")
+	}
+	if c.Storage.Blobs.Cold.Interval > 0 && c.Storage.Blobs.ColdPath == "" {
+		bad("storage.blobs.cold.interval", "set, but storage.blobs.cold_path is empty")
+	}
+	return errors.Join(errs...)
+}
+
+// ByteSize is a size written as an integer (bytes) or with a unit: 64KiB, 10MB, 1GiB.
+type ByteSize int64
+
+func (b *ByteSize) UnmarshalText(p []byte) error {
+	v, err := parseByteSize(string(p))
+	if err != nil {
+		return err
+	}
+	*b = ByteSize(v)
+	return nil
+}
+
+// UnmarshalTOML accepts a bare integer as well as a string.
+func (b *ByteSize) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case int64:
+		*b = ByteSize(x)
+		return nil
+	case string:
+		return b.UnmarshalText([]byte(x))
+	}
+	return fmt.Errorf("size must be an integer or a string like \"64KiB\", not %T", v)
+}
+
+func (b ByteSize) String() string {
+	n := int64(b)
+	for _, u := range []struct {
+		s string
+		v int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.v && n%u.v == 0 {
+			return strconv.FormatInt(n/u.v, 10) + u.s
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func parseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && (s[i] >= '0' && s[i] <= '9') {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("size %q does not start with a number", s)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("size %q: %w", s, err)
+	}
+	units := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000 * 1000, "mib": 1 << 20, "g": 1 << 30, "gb": 1000 * 1000 * 1000, "gib": 1 << 30}
+	mult, ok := units[strings.ToLower(strings.TrimSpace(s[i:]))]
+	if !ok {
+		return 0, fmt.Errorf("size %q has an unknown unit (use B, KiB, MiB, GiB, KB, MB, GB)", s)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return n * mult, nil
+}
+
+// Duration is a time.Duration written as "90s", "6h", "7d" (d = 24h).
+type Duration time.Duration
+
+func (d *Duration) UnmarshalText(p []byte) error {
+	s := strings.TrimSpace(string(p))
+	if strings.HasSuffix(s, "d") {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil {
+			return fmt.Errorf("duration %q: %w", s, err)
+		}
+		*d = Duration(time.Duration(n) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func (d Duration) std() time.Duration { return time.Duration(d) }

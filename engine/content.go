@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/eidermail/eider/codec/transfer"
+	"github.com/eidermail/eider/engine/frames"
+)
+
+// zcodec compresses inline segments. One encoder and one decoder serve every
+// goroutine: EncodeAll/DecodeAll are safe for concurrent use and a
+// single-goroutine EncodeAll beats the streaming writer on small inputs.
+type zcodec struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+}
+
+func newZcodec() (*zcodec, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
+	if err != nil {
+		return nil, err
+	}
+	return &zcodec{enc: enc, dec: dec}, nil
+}
+
+func (z *zcodec) compress(p []byte) []byte {
+	if len(p) == 0 {
+		return nil
+	}
+	return z.enc.EncodeAll(p, make([]byte, 0, len(p)/2+64))
+}
+
+func (z *zcodec) decompress(p []byte) ([]byte, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	out, err := z.dec.DecodeAll(p, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: inline segments: %v", errCorrupt, err)
+	}
+	return out, nil
+}
+
+// content gives byte-range access to one stored message: the delivered bytes
+// rebuilt from its inline buffer and its blobs, reading only the segments,
+// and within blobs only the frames, that a range covers.
+type content struct {
+	ctx    context.Context
+	st     *Structure
+	inline []byte
+	blobs  BlobStore
+	open   map[int]*openBlob
+	stats  ReadStats
+}
+
+type openBlob struct {
+	r  BlobReader
+	fr *frames.Reader
+}
+
+// ReadStats counts what a read touched (for benchmarks and metrics).
+type ReadStats struct {
+	FramesRead      int
+	StoredBytesRead int64
+}
+
+func (c *content) close() {
+	for _, b := range c.open {
+		n, bytes := b.fr.Stats()
+		c.stats.FramesRead += n
+		c.stats.StoredBytesRead += bytes
+		b.r.Close()
+	}
+	c.open = nil
+}
+
+func (c *content) blob(i int) (*frames.Reader, error) {
+	if b := c.open[i]; b != nil {
+		return b.fr, nil
+	}
+	r, err := c.blobs.Open(c.ctx, c.st.Blobs[i])
+	if err != nil {
+		return nil, fmt.Errorf("open blob %s: %w", c.st.Blobs[i], err)
+	}
+	fr, err := frames.Open(r, r.Size())
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("%w: blob %s: %v", errCorrupt, c.st.Blobs[i], err)
+	}
+	if c.open == nil {
+		c.open = make(map[int]*openBlob)
+	}
+	c.open[i] = &openBlob{r: r, fr: fr}
+	return fr, nil
+}
+
+// readAt fills p with the message's bytes at off (p must lie within the message).
+func (c *content) readAt(p []byte, off int64) error {
+	segs := c.st.Segments
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].Start+segs[i].Len > off })
+	for len(p) > 0 {
+		if i >= len(segs) {
+			return fmt.Errorf("%w: read past the end of the message", errCorrupt)
+		}
+		s := &segs[i]
+		rel := off - s.Start
+		n := min(int64(len(p)), s.Len-rel)
+		if err := c.readSegment(s, p[:n], rel); err != nil {
+			return err
+		}
+		p = p[n:]
+		off += n
+		i++
+	}
+	return nil
+}
+
+func (c *content) readSegment(s *Segment, p []byte, rel int64) error {
+	switch s.Kind {
+	case SegInline:
+		start := s.InlineOffset + rel
+		if start+int64(len(p)) > int64(len(c.inline)) {
+			return fmt.Errorf("%w: inline segment out of range", errCorrupt)
+		}
+		copy(p, c.inline[start:])
+		return nil
+	case SegBlobRaw:
+		fr, err := c.blob(s.Blob)
+		if err != nil {
+			return err
+		}
+		if _, err := fr.ReadAt(p, rel); err != nil && err != io.EOF {
+			return fmt.Errorf("read blob: %w", err)
+		}
+		return nil
+	case SegBlobBase64:
+		fr, err := c.blob(s.Blob)
+		if err != nil {
+			return err
+		}
+		decOff, decLen, skip := transfer.Base64Range(s.Layout, s.DecodedSize, rel, int64(len(p)))
+		dec := make([]byte, decLen)
+		if _, err := fr.ReadAt(dec, decOff); err != nil && err != io.EOF {
+			return fmt.Errorf("read blob: %w", err)
+		}
+		enc := transfer.EncodeRange(nil, s.Layout, s.DecodedSize, decOff, dec)
+		if int64(len(enc)) < skip+int64(len(p)) {
+			return fmt.Errorf("%w: base64 segment shorter than recorded", errCorrupt)
+		}
+		copy(p, enc[skip:])
+		return nil
+	}
+	return errCorrupt
+}
+
+// rangeReader streams [off, off+n) of the message in chunks, so a 50 MB
+// FETCH never holds more than one chunk.
+type rangeReader struct {
+	c        *content
+	off, end int64
+}
+
+const readChunk = 64 << 10
+
+func (r *rangeReader) Read(p []byte) (int, error) {
+	if r.off >= r.end {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.end-r.off {
+		p = p[:r.end-r.off]
+	}
+	if len(p) > readChunk {
+		p = p[:readChunk]
+	}
+	if err := r.c.readAt(p, r.off); err != nil {
+		return 0, err
+	}
+	r.off += int64(len(p))
+	return len(p), nil
+}
