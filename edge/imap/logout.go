@@ -1,0 +1,14 @@
+package imap
+
+// cmdLogout says BYE, answers and closes the connection after the output
+// is flushed.
+func (s *session) cmdLogout(tag string) status {
+	s.w.Bye("", "logging out")
+	s.byeSent = true
+	s.w.OK(tag, "", "LOGOUT completed")
+	s.out.flush()
+	s.state = stateLogout
+	s.stop = true
+	_ = s.conn.Close()
+	return deferred
+}
