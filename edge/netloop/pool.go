@@ -85,6 +85,11 @@ func NewPool(cfg PoolConfig) *Pool {
 // after Close, or ctx's error when ctx is already done. If ctx ends while the
 // job waits in the queue, fn is not run: pass Conn.Context so that work for
 // a connection that has gone away is skipped.
+//
+// A job must not wait for another job of the same pool: a worker that has
+// just taken a job may still count as idle for a moment, so the later job can
+// queue behind it. Work that pairs with a job (an upload feeding an ingest)
+// belongs on a goroutine of its own.
 func (p *Pool) Submit(ctx context.Context, fn func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -101,9 +106,12 @@ func (p *Pool) Submit(ctx context.Context, fn func()) error {
 		return ErrPoolFull
 	}
 	p.stats.Submitted++
-	// A worker counted idle is parked in its select and takes the job; an
-	// idle worker timing out re-checks the queue under mu before leaving.
-	if p.idle == 0 && p.workers < p.cfg.Workers {
+	// Each worker counted idle is parked in its select and takes one queued
+	// job; jobs beyond them need new workers (comparing with the queue
+	// length, not just idle == 0, covers jobs arriving faster than idle
+	// workers wake). An idle worker timing out re-checks the queue under mu
+	// before leaving.
+	if len(p.jobs) > p.idle && p.workers < p.cfg.Workers {
 		p.workers++
 		p.wg.Add(1)
 		go p.work()
