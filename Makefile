@@ -9,7 +9,7 @@ FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 TODAY     := $(shell date -u +%Y-%m-%d)
 
-.PHONY: all build run test lint fuzz bench clean
+.PHONY: all build run test test-deps lint fuzz bench clean
 
 all: build
 
@@ -20,9 +20,16 @@ build:
 run: build
 	./$(BIN) serve --data $(DATA)
 
-# Everything the tests need is started by the tests themselves.
-test: lint
+# Servers the tests need are started by the tests themselves; the client
+# programs they drive (Python's imaplib/poplib/smtplib, curl) come from
+# Debian's packages when missing.
+test: test-deps lint
 	$(GO) test -count=1 -timeout 12m ./...
+
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
+test-deps:
+	@command -v python3 >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq python3; }
+	@command -v curl >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq curl; }
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

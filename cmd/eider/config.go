@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,6 +26,39 @@ type Config struct {
 	Journal   JournalConfig   `toml:"journal"`
 	GC        GCConfig        `toml:"gc"`
 	TLS       TLSConfig       `toml:"tls"`
+	Network   NetworkConfig   `toml:"network"`
+	IMAP      IMAPConfig      `toml:"imap"`
+	POP3      POP3Config      `toml:"pop3"`
+	LMTP      LMTPConfig      `toml:"lmtp"`
+}
+
+// NetworkConfig is shared by every protocol listener.
+type NetworkConfig struct {
+	TrustedProxies      []string `toml:"trusted_proxies"` // CIDRs whose PROXY v1/v2 headers are believed
+	MaxConnections      int      `toml:"max_connections"` // per protocol; 0 = unlimited
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	MaxSessionsPerUser  int      `toml:"max_sessions_per_user"` // IMAP sessions of one user
+	Workers             int      `toml:"workers"`               // store calls in flight; 0 = 8 per CPU
+}
+
+type IMAPConfig struct {
+	Listen             []string `toml:"listen"`     // plaintext with STARTTLS
+	ListenTLS          []string `toml:"listen_tls"` // implicit TLS
+	AllowPlaintextAuth bool     `toml:"allow_plaintext_auth"`
+}
+
+type POP3Config struct {
+	Listen             []string `toml:"listen"`
+	ListenTLS          []string `toml:"listen_tls"`
+	AllowPlaintextAuth bool     `toml:"allow_plaintext_auth"`
+	MaxMessages        int      `toml:"max_messages"`    // newest INBOX messages in the maildrop
+	DeleteToTrash      bool     `toml:"delete_to_trash"` // DELE moves to Trash instead of expunging
+}
+
+type LMTPConfig struct {
+	Listen         []string `toml:"listen"`
+	QuotaTemporary bool     `toml:"quota_temporary"` // over quota: 452 4.2.2 (retry) instead of 552 5.2.2
+	MaxRecipients  int      `toml:"max_recipients"`
 }
 
 // TLSConfig names the server certificate. With neither file set, a
@@ -103,6 +138,9 @@ func defaultConfig() Config {
 		Addresses: AddressesConfig{LabelSeparator: "+", Labels: true},
 		Journal:   JournalConfig{Retention: Duration(7 * 24 * time.Hour)},
 		GC:        GCConfig{Interval: Duration(6 * time.Hour), Grace: Duration(time.Hour)},
+		IMAP:      IMAPConfig{Listen: []string{"127.0.0.1:1143"}, ListenTLS: []string{"127.0.0.1:1993"}},
+		POP3:      POP3Config{Listen: []string{"127.0.0.1:1110"}, ListenTLS: []string{"127.0.0.1:1995"}, MaxMessages: 1000},
+		LMTP:      LMTPConfig{Listen: []string{"127.0.0.1:2424"}, MaxRecipients: 1000},
 	}
 }
 
@@ -192,6 +230,30 @@ func (c *Config) finish() error {
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		bad("tls.cert", "tls.cert and tls.key must be set together")
+	}
+	for i, p := range c.Network.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad(fmt.Sprintf("network.trusted_proxies[%d]", i), "%q is not an address or CIDR", p)
+			}
+		}
+	}
+	if c.Network.MaxConnections < 0 || c.Network.MaxConnectionsPerIP < 0 || c.Network.MaxSessionsPerUser < 0 || c.Network.Workers < 0 {
+		bad("network", "limits must not be negative")
+	}
+	for key, addrs := range map[string][]string{"imap.listen": c.IMAP.Listen, "imap.listen_tls": c.IMAP.ListenTLS,
+		"pop3.listen": c.POP3.Listen, "pop3.listen_tls": c.POP3.ListenTLS, "lmtp.listen": c.LMTP.Listen} {
+		for _, a := range addrs {
+			if _, _, err := net.SplitHostPort(strings.TrimPrefix(a, "tcp://")); err != nil && !strings.HasPrefix(a, "unix://") {
+				bad(key, "%q is not host:port or unix:///path", a)
+			}
+		}
+	}
+	if c.POP3.MaxMessages < 0 {
+		bad("pop3.max_messages", "must not be negative")
+	}
+	if c.LMTP.MaxRecipients < 0 {
+		bad("lmtp.max_recipients", "must not be negative")
 	}
 	if c.Storage.Blobs.Cold.Interval > 0 && c.Storage.Blobs.ColdPath == "" {
 		bad("storage.blobs.cold.interval", "set, but storage.blobs.cold_path is empty")

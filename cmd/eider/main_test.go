@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -116,12 +117,14 @@ func TestCommands(t *testing.T) {
 // TestServeStartsAndStops: serve needs no setup and stops cleanly on signal.
 func TestServeStartsAndStops(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
+	os.MkdirAll(dir, 0o700)
+	os.WriteFile(filepath.Join(dir, "eider.toml"), []byte(loopbackConfig), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var out bytes.Buffer
+	var out syncBuffer
 	go func() { done <- run(ctx, []string{"serve", "--data", dir}, strings.NewReader(""), &out, &out) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !fileExists(filepath.Join(dir, "meta.db")) && time.Now().Before(deadline) {
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "eider serving") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	cancel()
@@ -133,7 +136,42 @@ func TestServeStartsAndStops(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	if !strings.Contains(out.String(), "eider serving") {
-		t.Fatalf("no start-up log line:\n%s", out.String())
+	for _, want := range []string{"eider serving", "proto=imap", "proto=pop3", "proto=lmtp"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("no %q in the start-up log:\n%s", want, out.String())
+		}
 	}
+	if !fileExists(filepath.Join(dir, "tls", "cert.pem")) {
+		t.Fatal("no self-signed certificate generated")
+	}
+}
+
+// loopbackConfig puts every listener on a free loopback port.
+const loopbackConfig = `
+[imap]
+listen = ["127.0.0.1:0"]
+listen_tls = ["127.0.0.1:0"]
+[pop3]
+listen = ["127.0.0.1:0"]
+listen_tls = ["127.0.0.1:0"]
+[lmtp]
+listen = ["127.0.0.1:0"]
+`
+
+// syncBuffer is a bytes.Buffer safe for the server's log writes and the test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

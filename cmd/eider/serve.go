@@ -32,10 +32,22 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	} else if n > 0 {
 		log.Info("removed temporary blobs of interrupted deliveries", "count", n)
 	}
+	ed, err := startEdges(cfg, e, log)
+	if err != nil {
+		return err
+	}
 	log.Info("eider serving", "version", version, "data", cfg.DataDir, "meta", cfg.Storage.Path, "blobs", cfg.Storage.Blobs.Path)
-	maintenance(ctx, cfg, e, blobs)
+	mctx, stopMaintenance := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		maintenance(mctx, cfg, e, blobs)
+	}()
+	err = ed.serve(ctx)
+	stopMaintenance()
+	<-done
 	log.Info("eider stopped")
-	return nil
+	return err
 }
 
 // maintenance runs the periodic store chores until ctx ends: blob GC and

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/eidermail/eider/edge/imap"
+	"github.com/eidermail/eider/edge/lmtp"
+	"github.com/eidermail/eider/edge/netloop"
+	"github.com/eidermail/eider/edge/pop3"
+	"github.com/eidermail/eider/engine"
+)
+
+// edges are the protocol servers of one process: one netloop.Server per
+// protocol, sharing a worker pool, connection limits and the certificate.
+type edges struct {
+	servers []*netloop.Server
+	certs   *certStore
+	log     *slog.Logger
+}
+
+// startEdges binds every configured listener. A port already in use is an
+// error here, at start, not later.
+func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) {
+	certs, err := newCertStore(cfg.TLS, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	var trusted []netip.Prefix
+	for _, p := range cfg.Network.TrustedProxies {
+		if pre, err := netip.ParsePrefix(p); err == nil {
+			trusted = append(trusted, pre)
+		} else if a, err := netip.ParseAddr(p); err == nil {
+			trusted = append(trusted, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	proxy := netloop.ProxyOff
+	if len(trusted) > 0 {
+		proxy = netloop.ProxyTrusted
+	}
+	pool := netloop.NewPool(netloop.PoolConfig{Workers: cfg.Network.Workers, Logger: log})
+	limits := netloop.NewLimits(netloop.LimitConfig{
+		MaxConns:           cfg.Network.MaxConnections,
+		MaxConnsPerIP:      cfg.Network.MaxConnectionsPerIP,
+		MaxSessionsPerUser: cfg.Network.MaxSessionsPerUser,
+	})
+	spool := filepath.Join(cfg.DataDir, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return nil, fmt.Errorf("spool directory: %w", err)
+	}
+	listeners := func(name string, plain, implicit []string) []netloop.Listener {
+		var ls []netloop.Listener
+		for _, a := range plain {
+			ls = append(ls, netloop.Listener{Name: name, Addr: a, Mode: netloop.ModeStartTLS, Proxy: proxy})
+		}
+		for _, a := range implicit {
+			ls = append(ls, netloop.Listener{Name: name + "s", Addr: a, Mode: netloop.ModeTLS, Proxy: proxy})
+		}
+		return ls
+	}
+	protocols := []struct {
+		name      string
+		listeners []netloop.Listener
+		handler   netloop.Handler
+	}{
+		{"imap", listeners("imap", cfg.IMAP.Listen, cfg.IMAP.ListenTLS), imap.NewServer(e, imap.Config{
+			Hostname: cfg.TLS.Hostname, Version: version, AllowPlaintextLogin: cfg.IMAP.AllowPlaintextAuth,
+			Pool: pool, Limits: limits, Logger: log.With("proto", "imap"), SpoolDir: spool,
+		})},
+		{"pop3", listeners("pop3", cfg.POP3.Listen, cfg.POP3.ListenTLS), pop3.NewServer(e, pop3.Config{
+			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log.With("proto", "pop3"),
+			AllowPlaintextAuth: cfg.POP3.AllowPlaintextAuth, MaxMessages: cfg.POP3.MaxMessages, DeleteToTrash: cfg.POP3.DeleteToTrash,
+		})},
+		{"lmtp", listeners("lmtp", cfg.LMTP.Listen, nil), lmtp.NewServer(e, lmtp.Config{
+			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log.With("proto", "lmtp"),
+			MaxRecipients: cfg.LMTP.MaxRecipients, QuotaTemporary: cfg.LMTP.QuotaTemporary, SpoolDir: spool,
+		})},
+	}
+	ed := &edges{certs: certs, log: log}
+	for _, p := range protocols {
+		if len(p.listeners) == 0 {
+			continue
+		}
+		srv, err := netloop.NewServer(netloop.Config{
+			Listeners:      p.listeners,
+			Handler:        p.handler,
+			TLSConfig:      certs.config,
+			TrustedProxies: trusted,
+			Limits:         limits,
+			Logger:         log.With("proto", p.name),
+		})
+		if err != nil {
+			ed.close()
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+		ed.servers = append(ed.servers, srv)
+		addrs := make([]string, 0, len(srv.Addrs()))
+		for _, a := range srv.Addrs() {
+			addrs = append(addrs, a.String())
+		}
+		log.Info("listening", "proto", p.name, "addrs", strings.Join(addrs, " "))
+	}
+	return ed, nil
+}
+
+// serve runs every server until ctx ends, reloading the certificate on
+// SIGHUP, then shuts them down gracefully (in-flight commands finish, IMAP
+// clients get a BYE) within a deadline.
+func (ed *edges) serve(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(ed.servers))
+	for _, srv := range ed.servers {
+		wg.Go(func() {
+			if err := srv.Serve(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, netloop.ErrServerClosed) {
+				errs <- err
+			}
+		})
+	}
+	var err error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-hup:
+			if err := ed.certs.reload(); err != nil {
+				ed.log.Error("certificate reload failed; keeping the old one", "err", err)
+			} else {
+				ed.log.Info("certificate reloaded")
+			}
+		case err = <-errs:
+			break loop
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, srv := range ed.servers {
+		if serr := srv.Shutdown(sctx); serr != nil && !errors.Is(serr, netloop.ErrServerClosed) {
+			ed.log.Warn("shutdown", "err", serr)
+		}
+	}
+	wg.Wait()
+	return err
+}
+
+func (ed *edges) close() {
+	for _, srv := range ed.servers {
+		srv.Close()
+	}
+}
