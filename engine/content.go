@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/klauspost/compress/zstd"
@@ -60,6 +61,9 @@ type content struct {
 	blobs  BlobStore
 	open   map[int]*openBlob
 	stats  ReadStats
+	// Scratch buffers for regenerating base64 ranges, reused across the
+	// chunks of one read so a large FETCH allocates them once.
+	dec, enc []byte
 }
 
 type openBlob struct {
@@ -148,15 +152,15 @@ func (c *content) readSegment(s *Segment, p []byte, rel int64) error {
 			return err
 		}
 		decOff, decLen, skip := transfer.Base64Range(s.Layout, s.DecodedSize, rel, int64(len(p)))
-		dec := make([]byte, decLen)
-		if _, err := fr.ReadAt(dec, decOff); err != nil && err != io.EOF {
+		c.dec = slices.Grow(c.dec[:0], int(decLen))[:decLen]
+		if _, err := fr.ReadAt(c.dec, decOff); err != nil && err != io.EOF {
 			return fmt.Errorf("read blob: %w", err)
 		}
-		enc := transfer.EncodeRange(nil, s.Layout, s.DecodedSize, decOff, dec)
-		if int64(len(enc)) < skip+int64(len(p)) {
+		c.enc = transfer.EncodeRange(c.enc[:0], s.Layout, s.DecodedSize, decOff, c.dec)
+		if int64(len(c.enc)) < skip+int64(len(p)) {
 			return fmt.Errorf("%w: base64 segment shorter than recorded", errCorrupt)
 		}
-		copy(p, enc[skip:])
+		copy(p, c.enc[skip:])
 		return nil
 	}
 	return errCorrupt

@@ -520,7 +520,7 @@ func NormalizeFlags(flags []string) []string {
 		seen[key] = true
 		out = append(out, f)
 	}
-	sortStrings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -626,8 +626,6 @@ func (e *Engine) Keywords(ctx context.Context, user UserID, mailbox MailboxID) (
 func (e *Engine) Quota(ctx context.Context, user UserID) (Quota, error) {
 	return e.meta.Quota(ctx, user)
 }
-
-func sortStrings(s []string) { slices.Sort(s) }
 
 // Logger is the engine's structured logger.
 func (e *Engine) Logger() *slog.Logger { return e.log }

@@ -116,10 +116,9 @@ type ingester struct {
 	// The segment being written.
 	cur      mime.Piece // Kind/Node/Offset of its first piece
 	curOpen  bool
-	pending  []byte    // body bytes held until the inline/blob decision
-	blob     *blobSink // non-nil once the segment goes to the blob store
-	decoded  map[int]int64
-	counters map[int]*transfer.Counter
+	pending  []byte                    // body bytes held until the inline/blob decision
+	blob     *blobSink                 // non-nil once the segment goes to the blob store
+	counters map[int]*transfer.Counter // decoded sizes of base64 and QP bodies (BINARY.SIZE)
 
 	text     textExtract
 	textPart int // node whose body the extractor is collecting, -1 if none
@@ -135,7 +134,6 @@ func ingest(ctx context.Context, blobs BlobStore, z *zcodec, opt IngestOptions, 
 		z:        z,
 		opt:      opt,
 		blobIdx:  make(map[BlobID]int),
-		decoded:  make(map[int]int64),
 		counters: make(map[int]*transfer.Counter),
 		textPart: -1,
 	}
@@ -213,8 +211,6 @@ func (in *ingester) piece(p mime.Piece) error {
 	if p.Kind == mime.SegBody {
 		if c := in.counters[p.Node]; c != nil {
 			c.Write(p.Data)
-		} else {
-			in.decoded[p.Node] += int64(len(p.Data))
 		}
 		if in.textPart == p.Node {
 			in.text.collect(p.Data)
