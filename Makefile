@@ -46,10 +46,11 @@ fuzz:
 	  done; \
 	done
 
-# Engine and codec benchmarks; results land in perf/results/<date>-engine.txt.
+# Every Go benchmark (engine, codecs, servers); the raw output lands in
+# perf/results/<date>-bench.txt, next to the dated summaries.
 bench:
 	@mkdir -p perf/results
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -timeout 30m ./bench/... | tee perf/results/$(TODAY)-engine.txt
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -timeout 60m ./... | tee perf/results/$(TODAY)-bench.txt
 
 clean:
 	rm -rf bin
