@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/eidermail/eider/engine"
 )
 
 // Config is eider.toml. Every key has a default (defaultConfig); the README
@@ -59,6 +61,32 @@ type LMTPConfig struct {
 	Listen         []string `toml:"listen"`
 	QuotaTemporary bool     `toml:"quota_temporary"` // over quota: 452 4.2.2 (retry) instead of 552 5.2.2
 	MaxRecipients  int      `toml:"max_recipients"`
+	// JunkHeaders are spam verdicts, "Header: substring" (case-insensitive):
+	// a delivered message whose top-level header matches one is filed into
+	// the recipient's Junk mailbox. [] files everything into INBOX.
+	JunkHeaders []string `toml:"junk_headers"`
+}
+
+// junkRules parses lmtp.junk_headers.
+func (c LMTPConfig) junkRules() ([]engine.JunkRule, error) {
+	rules := make([]engine.JunkRule, 0, len(c.JunkHeaders))
+	for i, h := range c.JunkHeaders {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || value == "" || strings.ContainsAny(name, " \t") {
+			return nil, fmt.Errorf("config: lmtp.junk_headers[%d]: %q is not \"Header: substring\"", i, h)
+		}
+		rules = append(rules, engine.JunkRule{Header: name, Contains: value})
+	}
+	return rules, nil
+}
+
+func defaultJunkHeaders() []string {
+	var hs []string
+	for _, r := range engine.DefaultJunkRules() {
+		hs = append(hs, r.Header+": "+r.Contains)
+	}
+	return hs
 }
 
 // TLSConfig names the server certificate. With neither file set, a
@@ -140,7 +168,7 @@ func defaultConfig() Config {
 		GC:        GCConfig{Interval: Duration(6 * time.Hour), Grace: Duration(time.Hour)},
 		IMAP:      IMAPConfig{Listen: []string{"127.0.0.1:1143"}, ListenTLS: []string{"127.0.0.1:1993"}},
 		POP3:      POP3Config{Listen: []string{"127.0.0.1:1110"}, ListenTLS: []string{"127.0.0.1:1995"}, MaxMessages: 1000},
-		LMTP:      LMTPConfig{Listen: []string{"127.0.0.1:2424"}, MaxRecipients: 1000},
+		LMTP:      LMTPConfig{Listen: []string{"127.0.0.1:2424"}, MaxRecipients: 1000, JunkHeaders: defaultJunkHeaders()},
 	}
 }
 
@@ -254,6 +282,9 @@ func (c *Config) finish() error {
 	}
 	if c.LMTP.MaxRecipients < 0 {
 		bad("lmtp.max_recipients", "must not be negative")
+	}
+	if _, err := c.LMTP.junkRules(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Storage.Blobs.Cold.Interval > 0 && c.Storage.Blobs.ColdPath == "" {
 		bad("storage.blobs.cold.interval", "set, but storage.blobs.cold_path is empty")

@@ -54,6 +54,10 @@ func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) 
 		MaxConnsPerIP:      cfg.Network.MaxConnectionsPerIP,
 		MaxSessionsPerUser: cfg.Network.MaxSessionsPerUser,
 	})
+	junk, err := cfg.LMTP.junkRules()
+	if err != nil {
+		return nil, err
+	}
 	spool := filepath.Join(cfg.DataDir, "spool")
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return nil, fmt.Errorf("spool directory: %w", err)
@@ -84,6 +88,7 @@ func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) 
 		{"lmtp", listeners("lmtp", cfg.LMTP.Listen, nil), lmtp.NewServer(e, lmtp.Config{
 			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log.With("proto", "lmtp"),
 			MaxRecipients: cfg.LMTP.MaxRecipients, QuotaTemporary: cfg.LMTP.QuotaTemporary, SpoolDir: spool,
+			JunkRules: junk,
 		})},
 	}
 	ed := &edges{certs: certs, log: log}

@@ -30,6 +30,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[journal]\nretention = \"soon\"\n":         "journal.retention",
 		"[addresses]\nlabel_separator = \"@\"\n":    "addresses.label_separator",
 		"[storage.blobs.cold]\ninterval = \"1h\"\n": "storage.blobs.cold.interval",
+		"[lmtp]\njunk_headers = [\"X-Spam\"]\n":     "lmtp.junk_headers[0]",
+		"[imap]\nlisten = [\"nowhere\"]\n":          "imap.listen",
 	}
 	for body, key := range cases {
 		path := filepath.Join(dir, "eider.toml")
