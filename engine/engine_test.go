@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +15,9 @@ import (
 
 	"github.com/eidermail/eider/engine"
 	blobfs "github.com/eidermail/eider/engine/blob/fs"
-	metasqlite "github.com/eidermail/eider/engine/meta/sqlite"
 	"github.com/eidermail/eider/engine/notify/local"
 	"github.com/eidermail/eider/engine/testcorpus"
+	"github.com/eidermail/eider/internal/testkit/enginekit"
 )
 
 // harness is an engine on the embedded backends in a temp dir.
@@ -33,38 +32,9 @@ type harness struct {
 
 func newHarness(t testing.TB, opt engine.IngestOptions) *harness {
 	t.Helper()
-	dir := t.TempDir()
-	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newHarnessOn(t, dir, meta, blobs, opt)
-}
-
-func newHarnessOn(t testing.TB, dir string, meta engine.MetaStore, blobs *blobfs.Store, opt engine.IngestOptions) *harness {
-	t.Helper()
-	e, err := engine.New(engine.Config{
-		Meta: meta, Blobs: blobs, Notifier: local.New(), Ingest: opt,
-		Passwords: engine.PasswordParams{Time: 1, MemKiB: 1024, Threads: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	ctx := context.Background()
-	u, err := e.CreateUser(ctx, "alice@example.com", "pw", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, err := e.Mailbox(ctx, u.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &harness{e: e, meta: meta, blobs: blobs, user: u, inbox: inbox, dir: dir}
+	env := enginekit.Open(t, enginekit.Options{Ingest: opt})
+	u, inbox := enginekit.User(t, env.Engine, "alice@example.com", "pw", 0)
+	return &harness{e: env.Engine, meta: env.Meta, blobs: env.Blobs, user: u, inbox: inbox, dir: env.Dir}
 }
 
 func (h *harness) append(t testing.TB, data []byte) engine.AppendResult {

@@ -23,9 +23,8 @@ import (
 
 	"github.com/eidermail/eider/engine"
 	blobfs "github.com/eidermail/eider/engine/blob/fs"
-	metasqlite "github.com/eidermail/eider/engine/meta/sqlite"
-	"github.com/eidermail/eider/engine/notify/local"
 	"github.com/eidermail/eider/engine/testcorpus"
+	"github.com/eidermail/eider/internal/testkit/enginekit"
 )
 
 type store struct {
@@ -40,29 +39,11 @@ func open(b testing.TB) *store { return openWith(b, engine.IngestOptions{}) }
 
 func openWith(b testing.TB, opt engine.IngestOptions) *store {
 	b.Helper()
-	dir := b.TempDir()
-	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// fsync per blob is the production default, but it measures the disk, not the engine.
-	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := engine.New(engine.Config{Meta: meta, Blobs: blobs, Notifier: local.New(), Ingest: opt,
-		Passwords: engine.PasswordParams{Time: 1, MemKiB: 1024, Threads: 1}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { e.Close() })
-	ctx := context.Background()
-	u, err := e.CreateUser(ctx, "bench@example.com", "pw", 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	inbox, _ := e.Mailbox(ctx, u.ID, "INBOX")
-	return &store{e: e, blobs: blobs, dir: dir, user: u, inbox: inbox}
+	// Blobs are not fsynced: fsync per blob is the production default, but
+	// it measures the disk, not the engine.
+	env := enginekit.Open(b, enginekit.Options{Ingest: opt})
+	u, inbox := enginekit.User(b, env.Engine, "bench@example.com", "pw", 0)
+	return &store{e: env.Engine, blobs: env.Blobs, dir: env.Dir, user: u, inbox: inbox}
 }
 
 func (s *store) append(b testing.TB, r io.Reader) engine.AppendResult {

@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/eidermail/eider/internal/testkit"
 )
 
 func eider(t *testing.T, stdin string, args ...string) (string, error) {
@@ -123,7 +124,7 @@ func TestServeStartsAndStops(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "eider.toml"), []byte(loopbackConfig), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	go func() { done <- run(ctx, []string{"serve", "--data", dir}, strings.NewReader(""), &out, &out) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(out.String(), "eider serving") && time.Now().Before(deadline) {
@@ -159,21 +160,3 @@ listen_tls = ["127.0.0.1:0"]
 [lmtp]
 listen = ["127.0.0.1:0"]
 `
-
-// syncBuffer is a bytes.Buffer safe for the server's log writes and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/eidermail/eider/internal/testkit"
 )
 
 // TestServeEndToEnd runs `eider serve` as an operator would (no setup beyond
@@ -31,7 +33,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var log syncBuffer
+	var log testkit.SyncBuffer
 	go func() { done <- run(ctx, []string{"serve", "--data", dir}, strings.NewReader(""), &log, &log) }()
 	defer func() {
 		cancel()
@@ -82,7 +84,7 @@ func TestServeEndToEnd(t *testing.T) {
 }
 
 // waitListening reads the listeners' addresses from serve's log.
-func waitListening(t *testing.T, log *syncBuffer) map[string][]string {
+func waitListening(t *testing.T, log *testkit.SyncBuffer) map[string][]string {
 	t.Helper()
 	re := regexp.MustCompile(`msg=listening proto=(\w+) addrs="?([^"\n]+)"?`)
 	deadline := time.Now().Add(20 * time.Second)

@@ -118,7 +118,7 @@ func TestAbuseAndLeaks(t *testing.T) {
 		},
 		// a TLS session that logs in and drops the connection
 		func(t *testing.T, c *rawClient) {
-			tc, err := tls.Dial("tcp", ts.tlsAddr, ts.cert.clientConfig())
+			tc, err := tls.Dial("tcp", ts.tlsAddr, ts.cert.ClientConfig())
 			if err != nil {
 				t.Errorf("TLS dial: %v", err)
 				return

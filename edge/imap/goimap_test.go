@@ -9,6 +9,8 @@ import (
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/eidermail/eider/internal/testkit"
 )
 
 // TestGoIMAPClient drives a whole session with emersion/go-imap v2's
@@ -20,7 +22,7 @@ func TestGoIMAPClient(t *testing.T) {
 	ts.appendMessage("INBOX", readMessage(t, "multipart.eml"))
 
 	exists := make(chan uint32, 16)
-	dbgw := &syncBuffer{}
+	dbgw := &testkit.SyncBuffer{}
 	defer func() {
 		if t.Failed() {
 			t.Logf("client transcript:\n%s", dbgw.String())
@@ -28,7 +30,7 @@ func TestGoIMAPClient(t *testing.T) {
 	}()
 	c, err := imapclient.DialStartTLS(ts.addr, &imapclient.Options{
 		DebugWriter: dbgw,
-		TLSConfig:   ts.cert.clientConfig(),
+		TLSConfig:   ts.cert.ClientConfig(),
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 				if d.NumMessages != nil {
@@ -123,7 +125,7 @@ func TestGoIMAPClient(t *testing.T) {
 	idle, err := c.Idle()
 	must(t, err)
 	// Another session delivers: the idling client must hear of it.
-	other, err := imapclient.DialTLS(ts.tlsAddr, &imapclient.Options{TLSConfig: ts.cert.clientConfig()})
+	other, err := imapclient.DialTLS(ts.tlsAddr, &imapclient.Options{TLSConfig: ts.cert.ClientConfig()})
 	must(t, err)
 	defer other.Close()
 	must(t, other.Login(testUser, testPassword).Wait())

@@ -4,30 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/eidermail/eider/edge/netloop"
 	"github.com/eidermail/eider/engine"
-	blobfs "github.com/eidermail/eider/engine/blob/fs"
 	metasqlite "github.com/eidermail/eider/engine/meta/sqlite"
-	"github.com/eidermail/eider/engine/notify/local"
+	"github.com/eidermail/eider/internal/testkit"
+	"github.com/eidermail/eider/internal/testkit/enginekit"
 )
 
 const (
@@ -46,8 +37,8 @@ type testServer struct {
 	dir     string
 	addr    string // STARTTLS (plaintext until upgraded)
 	tlsAddr string
-	cert    testCert
-	logs    *syncBuffer
+	cert    testkit.Cert
+	logs    *testkit.SyncBuffer
 }
 
 type serverOptions struct {
@@ -61,27 +52,16 @@ type serverOptions struct {
 
 func newTestServer(t testing.TB, opt serverOptions) *testServer {
 	t.Helper()
-	dir := t.TempDir()
-	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{TextIndex: metasqlite.TextIndexInline})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(engine.Config{
-		Meta: meta, Blobs: blobs, Notifier: local.New(), Ingest: opt.ingest,
-		Passwords: engine.PasswordParams{Time: 1, MemKiB: 1024, Threads: 1},
+	env := enginekit.Open(t, enginekit.Options{
+		Ingest: opt.ingest,
+		Meta:   metasqlite.Options{TextIndex: metasqlite.TextIndexInline},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, dir := env.Engine, env.Dir
 	u, err := e.CreateUser(context.Background(), testUser, testPassword, opt.quota)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{t: t, e: e, user: u, dir: dir, cert: newTestCert(t), logs: &syncBuffer{}}
+	ts := &testServer{t: t, e: e, user: u, dir: dir, cert: testkit.NewCert(t, "localhost"), logs: &testkit.SyncBuffer{}}
 	logger := slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := opt.cfg
 	cfg.Hostname = "imap.test"
@@ -102,7 +82,7 @@ func newTestServer(t testing.TB, opt serverOptions) *testServer {
 			{Name: "imaps", Addr: "tcp://127.0.0.1:0", Mode: netloop.ModeTLS},
 		},
 		Handler:    ts.h,
-		TLSConfig:  ts.cert.serverConfig(),
+		TLSConfig:  ts.cert.ServerConfig(),
 		Limits:     limits,
 		Logger:     logger,
 		EventLoops: 2,
@@ -125,7 +105,6 @@ func newTestServer(t testing.TB, opt serverOptions) *testServer {
 		_ = srv.Shutdown(ctx)
 		<-done
 		_ = pool.Close(ctx)
-		_ = e.Close()
 		if t.Failed() && ts.logs.Len() > 0 {
 			t.Logf("server log:\n%s", ts.logs.String())
 		}
@@ -147,30 +126,6 @@ func (ts *testServer) appendMessage(mailbox string, data []byte, flags ...string
 		ts.t.Fatalf("append: %v", err)
 	}
 	return res
-}
-
-// syncBuffer collects logs from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Len()
 }
 
 // rawClient speaks IMAP line by line over a socket.
@@ -259,57 +214,6 @@ func (c *rawClient) expectClosed() {
 	if err != nil {
 		c.t.Fatalf("connection not closed: %v", err)
 	}
-}
-
-// testCert is a self-signed certificate for 127.0.0.1 and localhost.
-type testCert struct {
-	cert    tls.Certificate
-	roots   *x509.CertPool
-	certPEM []byte
-}
-
-func newTestCert(t testing.TB) testCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
-	return testCert{
-		cert:    tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
-		roots:   roots,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-	}
-}
-
-func (tc testCert) serverConfig() func(*tls.ClientHelloInfo) (*tls.Config, error) {
-	cfg := &tls.Config{Certificates: []tls.Certificate{tc.cert}, MinVersion: tls.VersionTLS12}
-	return func(*tls.ClientHelloInfo) (*tls.Config, error) { return cfg, nil }
-}
-
-func (tc testCert) clientConfig() *tls.Config {
-	return &tls.Config{RootCAs: tc.roots, ServerName: "localhost", MinVersion: tls.VersionTLS12}
 }
 
 // readMessage loads testdata/messages/name.

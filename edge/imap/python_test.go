@@ -46,7 +46,7 @@ func TestPythonImaplib(t *testing.T) {
 			ts.appendMessage("INBOX", plain, `\Seen`)
 			ts.appendMessage("INBOX", readMessage(t, "multipart.eml"))
 			ca := filepath.Join(t.TempDir(), "ca.pem")
-			must(t, os.WriteFile(ca, ts.cert.certPEM, 0o600))
+			must(t, os.WriteFile(ca, ts.cert.CertPEM, 0o600))
 			addr := ts.addr
 			if mode == "tls" {
 				addr = ts.tlsAddr

@@ -25,7 +25,7 @@ func TestStartTLSDiscardsPipelined(t *testing.T) {
 	c.expect("* OK")
 	c.sendRaw([]byte("a1 STARTTLS\r\na2 LOGIN " + testUser + " " + testPassword + "\r\n"))
 	c.expect("a1 OK")
-	tc := tls.Client(c.conn, ts.cert.clientConfig())
+	tc := tls.Client(c.conn, ts.cert.ClientConfig())
 	must(t, tc.Handshake())
 	s := &rawClient{t: t, conn: tc, r: newReader(tc)}
 	s.send("a3 CAPABILITY")

@@ -2,17 +2,13 @@ package lmtp_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,8 +21,7 @@ import (
 	"github.com/eidermail/eider/edge/pop3"
 	"github.com/eidermail/eider/engine"
 	blobfs "github.com/eidermail/eider/engine/blob/fs"
-	metasqlite "github.com/eidermail/eider/engine/meta/sqlite"
-	"github.com/eidermail/eider/engine/notify/local"
+	"github.com/eidermail/eider/internal/testkit/enginekit"
 )
 
 // env is an engine on the embedded backends in a temp dir, with the LMTP
@@ -64,27 +59,9 @@ func (w tWriter) Write(p []byte) (int, error) {
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	dir := t.TempDir()
-	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ms engine.MetaStore = meta
-	if o.meta != nil {
-		ms = o.meta(meta)
-	}
-	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := testLogger(t)
-	e, err := engine.New(engine.Config{
-		Meta: ms, Blobs: blobs, Notifier: local.New(), Ingest: o.ingest, Logger: log,
-		Passwords: engine.PasswordParams{Time: 1, MemKiB: 1024, Threads: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := enginekit.Open(t, enginekit.Options{Ingest: o.ingest, Logger: log, WrapMeta: o.meta})
+	e, blobs, dir := store.Engine, store.Blobs, store.Dir
 	pool := netloop.NewPool(netloop.PoolConfig{Logger: log})
 	cfg := o.lmtp
 	cfg.Pool, cfg.Logger, cfg.Hostname = pool, log, "lmtp.test"
@@ -126,7 +103,6 @@ func newEnv(t testing.TB, o envOptions) *env {
 		<-done
 		<-done
 		_ = pool.Close(sctx)
-		_ = e.Close()
 	})
 	return &env{t: t, e: e, blobs: blobs, dir: dir, lmtpAddr: lsrv.Addrs()[0].String(), pop3Addr: psrv.Addrs()[0].String()}
 }
@@ -347,36 +323,6 @@ func (c *client) retr(n int) []byte {
 			l = l[1:]
 		}
 		msg = append(msg, l...)
-	}
-}
-
-// python runs a Python 3 script with input as JSON on stdin and decodes
-// its JSON output into out.
-func python(t testing.TB, script string, input, out any) {
-	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
-	path := filepath.Join(t.TempDir(), "client.py")
-	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in, err := json.Marshal(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "python3", path)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, stderr.String())
-	}
-	if err := json.Unmarshal(stdout, out); err != nil {
-		t.Fatalf("python output %q: %v", stdout, err)
 	}
 }
 

@@ -3,18 +3,11 @@ package lmtp_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,9 +16,8 @@ import (
 	"github.com/eidermail/eider/edge/lmtp"
 	"github.com/eidermail/eider/edge/netloop"
 	"github.com/eidermail/eider/engine"
-	blobfs "github.com/eidermail/eider/engine/blob/fs"
-	metasqlite "github.com/eidermail/eider/engine/meta/sqlite"
-	"github.com/eidermail/eider/engine/notify/local"
+	"github.com/eidermail/eider/internal/testkit"
+	"github.com/eidermail/eider/internal/testkit/enginekit"
 )
 
 // TestPipelinedTransaction sends a whole transaction, two in fact, in one
@@ -383,32 +375,14 @@ func TestMaxRecipients(t *testing.T) {
 // TestStartTLS upgrades the connection, forgets the earlier LHLO, and
 // delivers over TLS; bytes pipelined after STARTTLS are dropped.
 func TestStartTLS(t *testing.T) {
-	dir := t.TempDir()
-	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(engine.Config{Meta: meta, Blobs: blobs, Notifier: local.New(),
-		Passwords: engine.PasswordParams{Time: 1, MemKiB: 1024, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	u, err := e.CreateUser(t.Context(), "a@example.com", "pw", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, roots := selfSigned(t)
-	srvCfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	e := enginekit.Open(t, enginekit.Options{}).Engine
+	u, _ := enginekit.User(t, e, "a@example.com", "pw", 0)
+	cert := testkit.NewCert(t, "localhost")
 	log := testLogger(t)
 	srv, err := netloop.NewServer(netloop.Config{
 		Listeners: []netloop.Listener{{Addr: "127.0.0.1:0", Mode: netloop.ModeStartTLS}},
 		Handler:   lmtp.NewServer(e, lmtp.Config{Logger: log, Hostname: "lmtp.test"}),
-		TLSConfig: func(*tls.ClientHelloInfo) (*tls.Config, error) { return srvCfg, nil },
+		TLSConfig: cert.ServerConfig(),
 		Logger:    log,
 	})
 	if err != nil {
@@ -423,7 +397,7 @@ func TestStartTLS(t *testing.T) {
 	}
 	c.send("STARTTLS\r\nMAIL FROM:<evil@remote.test>\r\n")
 	c.expect(220, "2.0.0")
-	tc := tls.Client(c.conn, &tls.Config{RootCAs: roots, ServerName: "localhost"})
+	tc := tls.Client(c.conn, &tls.Config{RootCAs: cert.Roots, ServerName: "localhost"})
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
@@ -444,38 +418,6 @@ func TestStartTLS(t *testing.T) {
 	if st, _ := e.Status(t.Context(), u.ID, inbox.ID); st.Messages != 1 {
 		t.Fatalf("%d messages after delivery over TLS", st.Messages)
 	}
-}
-
-// selfSigned makes a certificate for localhost and 127.0.0.1.
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots
 }
 
 // TestSpillToFile: with a tiny memory window the message goes through the
@@ -506,20 +448,7 @@ func TestSpillToFile(t *testing.T) {
 
 // TestShutdownSaysGoodbye: a graceful shutdown answers 421 4.3.2.
 func TestShutdownSaysGoodbye(t *testing.T) {
-	dir := t.TempDir()
-	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(engine.Config{Meta: meta, Blobs: blobs, Notifier: local.New()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := enginekit.Open(t, enginekit.Options{}).Engine
 	log := testLogger(t)
 	srv, err := netloop.NewServer(netloop.Config{
 		Listeners: []netloop.Listener{{Addr: "127.0.0.1:0"}},
@@ -604,22 +533,11 @@ func (m *blockingMeta) Append(ctx context.Context, user engine.UserID, mb engine
 // TestShutdownDuringDelivery: a graceful shutdown lets a delivery in
 // progress finish and answer, then says goodbye after its replies.
 func TestShutdownDuringDelivery(t *testing.T) {
-	dir := t.TempDir()
-	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bm := &blockingMeta{MetaStore: meta, entered: make(chan struct{}, 1), release: make(chan struct{})}
-	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(engine.Config{Meta: bm, Blobs: blobs, Notifier: local.New(),
-		Passwords: engine.PasswordParams{Time: 1, MemKiB: 1024, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	var bm *blockingMeta
+	e := enginekit.Open(t, enginekit.Options{WrapMeta: func(meta engine.MetaStore) engine.MetaStore {
+		bm = &blockingMeta{MetaStore: meta, entered: make(chan struct{}, 1), release: make(chan struct{})}
+		return bm
+	}}).Engine
 	if _, err := e.CreateUser(t.Context(), "a@example.com", "pw", 0); err != nil {
 		t.Fatal(err)
 	}

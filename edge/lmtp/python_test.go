@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/eidermail/eider/engine"
+	"github.com/eidermail/eider/internal/testkit"
 )
 
 // lmtpScript drives one transaction with Python's smtplib.LMTP. smtplib's
@@ -66,7 +67,7 @@ func runLMTP(t *testing.T, v *env, from string, rcpts []string, msg []byte, size
 	var p int
 	fmt.Sscan(port, &p)
 	var out lmtpRun
-	python(t, lmtpScript, map[string]any{
+	testkit.Python(t, lmtpScript, map[string]any{
 		"host": host, "port": p, "from": from, "rcpts": rcpts,
 		"message": base64.StdEncoding.EncodeToString(msg), "size": size, "smtputf8": smtputf8,
 	}, &out)

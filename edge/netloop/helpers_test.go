@@ -4,17 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"strconv"
@@ -22,62 +16,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/eidermail/eider/internal/testkit"
 )
-
-// testCert is a self-signed ECDSA certificate for 127.0.0.1 and localhost.
-type testCert struct {
-	cert  tls.Certificate
-	roots *x509.CertPool
-}
-
-func newTestCert(t testing.TB, cn string) testCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
-	return testCert{
-		cert:  tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
-		roots: roots,
-	}
-}
-
-// serverConfig returns one shared configuration, as a server does between
-// certificate reloads.
-func (tc testCert) serverConfig() func(*tls.ClientHelloInfo) (*tls.Config, error) {
-	cfg := &tls.Config{Certificates: []tls.Certificate{tc.cert}, MinVersion: tls.VersionTLS12}
-	return func(*tls.ClientHelloInfo) (*tls.Config, error) { return cfg, nil }
-}
-
-func (tc testCert) clientConfig() *tls.Config {
-	return &tls.Config{RootCAs: tc.roots, ServerName: "localhost", MinVersion: tls.VersionTLS12}
-}
 
 // echoHandler is the test protocol: a greeting, then one command or echoed
 // line per CRLF-terminated line.
@@ -254,7 +195,7 @@ type testServer struct {
 	*Server
 	h     *echoHandler
 	pool  *Pool
-	cert  testCert
+	cert  testkit.Cert
 	start string // the ModeStartTLS listener
 	tls   string // the ModeTLS listener
 	plain string // the ModePlain listener
@@ -265,7 +206,7 @@ type testServer struct {
 // STARTTLS listener on loopback; edit adjusts the configuration.
 func startServer(t testing.TB, edit func(*Config)) *testServer {
 	t.Helper()
-	cert := newTestCert(t, "netloop test")
+	cert := testkit.NewCert(t, "netloop test")
 	pool := NewPool(PoolConfig{Workers: 16, IdleTimeout: 50 * time.Millisecond, Logger: testLogger()})
 	h := newEchoHandler(pool)
 	cfg := Config{
@@ -275,7 +216,7 @@ func startServer(t testing.TB, edit func(*Config)) *testServer {
 			{Name: "plain", Addr: "127.0.0.1:0", Mode: ModePlain},
 		},
 		Handler:    h,
-		TLSConfig:  cert.serverConfig(),
+		TLSConfig:  cert.ServerConfig(),
 		Logger:     testLogger(),
 		EventLoops: 2,
 	}
@@ -336,7 +277,7 @@ func dialPlain(t testing.TB, addr string) *client {
 func (ts *testServer) dialTLS(t testing.TB) *client {
 	t.Helper()
 	d := &net.Dialer{Timeout: 5 * time.Second}
-	nc, err := tls.DialWithDialer(d, "tcp", ts.tls, ts.cert.clientConfig())
+	nc, err := tls.DialWithDialer(d, "tcp", ts.tls, ts.cert.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/eidermail/eider/internal/testkit"
 )
 
 // echoPayload builds CRLF lines of mixed sizes, some far larger than a read
@@ -99,7 +101,7 @@ func TestEchoManyClients(t *testing.T) {
 			c.expect("* OK echo ready\r\n")
 			c.send("STARTTLS\r\n")
 			c.expect("OK begin TLS\r\n")
-			tc := newClient(t, tls.Client(c.nc, ts.cert.clientConfig()))
+			tc := newClient(t, tls.Client(c.nc, ts.cert.ClientConfig()))
 			tc.expect("* encrypted hello\r\n")
 			tc.send("TLS\r\n")
 			tc.expect("TLS yes\r\n")
@@ -170,7 +172,7 @@ func TestStartTLSDiscardsPipelinedBytes(t *testing.T) {
 	if n := c.r.Buffered(); n != 0 {
 		t.Fatalf("%d cleartext bytes after the STARTTLS reply", n)
 	}
-	tc := tls.Client(c.nc, ts.cert.clientConfig())
+	tc := tls.Client(c.nc, ts.cert.ClientConfig())
 	if err := tc.Handshake(); err != nil {
 		t.Fatalf("handshake after STARTTLS: %v", err)
 	}
@@ -218,14 +220,14 @@ func TestStartTLSRefused(t *testing.T) {
 }
 
 func TestTLSConfigReload(t *testing.T) {
-	a, b := newTestCert(t, "first"), newTestCert(t, "second")
+	a, b := testkit.NewCert(t, "first"), testkit.NewCert(t, "second")
 	var mu sync.Mutex
 	current := a
 	ts := startServer(t, func(cfg *Config) {
 		cfg.TLSConfig = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			return &tls.Config{Certificates: []tls.Certificate{current.cert}}, nil
+			return &tls.Config{Certificates: []tls.Certificate{current.Cert}}, nil
 		}
 	})
 	subject := func() string {
@@ -320,7 +322,7 @@ func TestProxyProtocolTrusted(t *testing.T) {
 		if _, err := nc.Write(proxyV2(false, src4, dst4, nil)); err != nil {
 			t.Fatal(err)
 		}
-		tc := tls.Client(nc, ts.cert.clientConfig())
+		tc := tls.Client(nc, ts.cert.ClientConfig())
 		c := newClient(t, tc)
 		c.expect("* OK echo ready\r\n")
 		c.send("WHO\r\n")
@@ -396,7 +398,7 @@ func TestLimitsPerIPAndGlobal(t *testing.T) {
 		if _, err := nc.Write(hdr); err != nil {
 			t.Fatal(err)
 		}
-		return newClient(t, tls.Client(nc, ts.cert.clientConfig()))
+		return newClient(t, tls.Client(nc, ts.cert.ClientConfig()))
 	}
 	p1 := proxied("192.0.2.1:1000")
 	p1.expect("* OK echo ready\r\n")
@@ -858,7 +860,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		if i%3 == 2 {
 			c.send("STARTTLS\r\n")
 			c.expect("OK begin TLS\r\n")
-			tc := tls.Client(c.nc, ts.cert.clientConfig())
+			tc := tls.Client(c.nc, ts.cert.ClientConfig())
 			c = newClient(t, tc)
 			c.expect("* encrypted hello\r\n")
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eidermail/eider/edge/pop3"
+	"github.com/eidermail/eider/internal/testkit"
 )
 
 // poplibScript runs a full session with Python's poplib: capabilities,
@@ -88,7 +89,7 @@ func TestPoplib(t *testing.T) {
 				}
 				host, port := hostPort(t, addr)
 				var out poplibRun
-				python(t, poplibScript, map[string]any{
+				testkit.Python(t, poplibScript, map[string]any{
 					"host": host, "port": port, "mode": mode, "cafile": v.caFile,
 					"user": u.Name, "pass": "secret", "auth": auth,
 				}, &out)

@@ -4,20 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,9 +21,8 @@ import (
 	"github.com/eidermail/eider/edge/netloop"
 	"github.com/eidermail/eider/edge/pop3"
 	"github.com/eidermail/eider/engine"
-	blobfs "github.com/eidermail/eider/engine/blob/fs"
-	metasqlite "github.com/eidermail/eider/engine/meta/sqlite"
-	"github.com/eidermail/eider/engine/notify/local"
+	"github.com/eidermail/eider/internal/testkit"
+	"github.com/eidermail/eider/internal/testkit/enginekit"
 )
 
 // env is an engine on the embedded backends in a temp dir with a POP3
@@ -42,6 +33,7 @@ type env struct {
 	dir     string
 	plain   string // cleartext + STLS listener
 	tls     string // POP3S listener
+	cert    testkit.Cert
 	caFile  string // PEM of the self-signed certificate
 	roots   *x509.CertPool
 	servers []*netloop.Server
@@ -69,28 +61,10 @@ func newEnv(t testing.TB, cfg pop3.Config) *env {
 // newEnvWith wraps the metadata store with wrap (to inject failures).
 func newEnvWith(t testing.TB, cfg pop3.Config, wrap func(engine.MetaStore) engine.MetaStore) *env {
 	t.Helper()
-	dir := t.TempDir()
-	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := testLogger(t)
-	var ms engine.MetaStore = meta
-	if wrap != nil {
-		ms = wrap(meta)
-	}
-	e, err := engine.New(engine.Config{
-		Meta: ms, Blobs: blobs, Notifier: local.New(), Logger: log,
-		Passwords: engine.PasswordParams{Time: 1, MemKiB: 1024, Threads: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := &env{t: t, e: e, dir: dir}
+	store := enginekit.Open(t, enginekit.Options{Logger: log, WrapMeta: wrap})
+	e := store.Engine
+	v := &env{t: t, e: e, dir: store.Dir}
 	v.makeCert()
 	pool := netloop.NewPool(netloop.PoolConfig{Logger: log})
 	t.Cleanup(func() {
@@ -100,7 +74,6 @@ func newEnvWith(t testing.TB, cfg pop3.Config, wrap func(engine.MetaStore) engin
 			_ = s.Shutdown(ctx)
 		}
 		_ = pool.Close(ctx)
-		_ = e.Close()
 	})
 	cfg.Pool, cfg.Logger, cfg.Hostname = pool, log, "pop3.test"
 	if cfg.AuthFailureDelay == 0 {
@@ -114,18 +87,13 @@ func newEnvWith(t testing.TB, cfg pop3.Config, wrap func(engine.MetaStore) engin
 // serve starts a netloop server for h with both listeners.
 func (v *env) serve(h netloop.Handler) []string {
 	v.t.Helper()
-	cert, err := tls.LoadX509KeyPair(filepath.Join(v.dir, "cert.pem"), filepath.Join(v.dir, "key.pem"))
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	srvTLS := &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv, err := netloop.NewServer(netloop.Config{
 		Listeners: []netloop.Listener{
 			{Name: "pop3", Addr: "127.0.0.1:0", Mode: netloop.ModeStartTLS},
 			{Name: "pop3s", Addr: "127.0.0.1:0", Mode: netloop.ModeTLS},
 		},
 		Handler:   h,
-		TLSConfig: func(*tls.ClientHelloInfo) (*tls.Config, error) { return srvTLS, nil },
+		TLSConfig: v.cert.ServerConfig(),
 		Logger:    testLogger(v.t),
 	})
 	if err != nil {
@@ -136,46 +104,15 @@ func (v *env) serve(h netloop.Handler) []string {
 	return []string{srv.Addrs()[0].String(), srv.Addrs()[1].String()}
 }
 
-// makeCert writes a self-signed certificate for localhost and 127.0.0.1.
+// makeCert makes a self-signed certificate for localhost and 127.0.0.1 and
+// writes it to caFile for the clients run as programs.
 func (v *env) makeCert() {
-	t := v.t
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v.cert = testkit.NewCert(v.t, "localhost")
+	v.roots = v.cert.Roots
 	v.caFile = filepath.Join(v.dir, "cert.pem")
-	if err := os.WriteFile(v.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+	if err := os.WriteFile(v.caFile, v.cert.CertPEM, 0o600); err != nil {
+		v.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(v.dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.roots = x509.NewCertPool()
-	v.roots.AddCert(leaf)
 }
 
 func (v *env) user(name string) engine.User {
@@ -358,34 +295,6 @@ func dialTLS(t testing.TB, addr string, roots *x509.CertPool) *client {
 	c := &client{t: t, conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}
 	c.ok()
 	return c
-}
-
-func python(t testing.TB, script string, input, out any) {
-	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
-	path := filepath.Join(t.TempDir(), "client.py")
-	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in, err := json.Marshal(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "python3", path)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, stderr.String())
-	}
-	if err := json.Unmarshal(stdout, out); err != nil {
-		t.Fatalf("python output %q: %v", stdout, err)
-	}
 }
 
 func bitmap(uids ...engine.UID) *roaring.Bitmap {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,8 +15,8 @@ import (
 	"github.com/eidermail/eider/engine"
 	blobfs "github.com/eidermail/eider/engine/blob/fs"
 	metasqlite "github.com/eidermail/eider/engine/meta/sqlite"
-	"github.com/eidermail/eider/engine/notify/local"
 	"github.com/eidermail/eider/engine/testcorpus"
+	"github.com/eidermail/eider/internal/testkit/enginekit"
 )
 
 type store struct {
@@ -30,27 +29,9 @@ type store struct {
 
 func open(t *testing.T) *store {
 	t.Helper()
-	dir := t.TempDir()
-	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(engine.Config{Meta: meta, Blobs: blobs, Notifier: local.New(),
-		Passwords: engine.PasswordParams{Time: 1, MemKiB: 1024, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	u, err := e.CreateUser(context.Background(), "gc@example.com", "pw", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, _ := e.Mailbox(context.Background(), u.ID, "INBOX")
-	return &store{e: e, meta: meta, blobs: blobs, user: u, inbox: inbox}
+	env := enginekit.Open(t, enginekit.Options{})
+	u, inbox := enginekit.User(t, env.Engine, "gc@example.com", "pw", 0)
+	return &store{e: env.Engine, meta: env.Meta, blobs: env.Blobs, user: u, inbox: inbox}
 }
 
 func attachment(i int) []byte {
