@@ -68,10 +68,11 @@ func journalInsert(ctx context.Context, tx *txn) (*sql.Stmt, error) {
 // references and search text.
 func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.MailboxID, msgs []engine.NewMessage) (uint32, []engine.UID, error) {
 	type prepared struct {
-		flags        flagSet
-		flagText     string
-		blobs        []byte
-		header, body string
+		flags    flagSet
+		flagText string
+		blobs    []byte
+		text     []byte // packed search text, nil when the message has none
+		indexed  string // the folded text for the index, in TextIndexInline mode
 	}
 	// Everything that needs no database happens before the writer is taken.
 	prep := make([]prepared, len(msgs))
@@ -87,8 +88,11 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 		}
 		p := &prep[i]
 		p.flags, p.flagText, p.blobs = f, flagText(f.list()), encodeBlobs(m.Blobs)
-		p.header, p.body = foldText(m.HeaderText), foldText(m.BodyText)
-		if p.header != "" || p.body != "" {
+		if header, body := foldText(m.HeaderText), foldText(m.BodyText); header != "" || body != "" {
+			p.text = s.text.pack(header, body)
+			if s.opt.TextIndex == TextIndexInline {
+				p.indexed = header + body
+			}
 			texts++
 		}
 		batchSize += m.Size
@@ -124,13 +128,13 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 			textSeq -= int64(texts)
 		}
 
-		insText, err := tx.stmt(ctx, `INSERT INTO texts(id, refs, header, body) VALUES (?, 1, ?, ?)`)
+		insText, err := tx.stmt(ctx, `INSERT INTO texts(id, refs, data) VALUES (?, 1, ?)`)
 		if err != nil {
 			return err
 		}
 		indexQuery := `INSERT INTO texts_queue(text_id) VALUES (?)`
 		if s.opt.TextIndex == TextIndexInline {
-			indexQuery = `INSERT INTO texts_fts(rowid, header, body) VALUES (?, ?, ?)`
+			indexQuery = `INSERT INTO texts_fts(rowid, text) VALUES (?, ?)`
 		}
 		insIndex, err := tx.stmt(ctx, indexQuery)
 		if err != nil {
@@ -163,15 +167,15 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 			p := &prep[i]
 			uid := first + int64(i)
 			var textID int64
-			if p.header != "" || p.body != "" {
+			if p.text != nil {
 				textSeq++
 				textID = int64(user)<<32 | textSeq
-				if _, err := insText.ExecContext(ctx, textID, p.header, p.body); err != nil {
+				if _, err := insText.ExecContext(ctx, textID, p.text); err != nil {
 					return err
 				}
 				args := []any{textID}
 				if s.opt.TextIndex == TextIndexInline {
-					args = append(args, p.header, p.body)
+					args = append(args, p.indexed)
 				}
 				if _, err := insIndex.ExecContext(ctx, args...); err != nil {
 					return err
@@ -216,7 +220,10 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 	if err != nil {
 		return 0, nil, wrap("append", err)
 	}
-	if texts > 0 && s.opt.TextIndex == TextIndexBackground {
+	if texts > 0 {
+		if s.opt.TextIndex != TextIndexInline {
+			s.queued.Add(int64(texts))
+		}
 		s.kickIndexer()
 	}
 	return uidValidity, uids, nil

@@ -178,11 +178,11 @@ func TestHeaderMatch(t *testing.T) {
 		{"subject", "world\nreceived", false},
 	}
 	for _, tc := range cases {
-		if got := headerMatch(h, tc.name, tc.value); got != tc.want {
+		if got := headerMatch([]byte(h), []byte(tc.name), []byte(tc.value)); got != tc.want {
 			t.Errorf("headerMatch(%q, %q) = %v", tc.name, tc.value, got)
 		}
 	}
-	if headerMatch("", "", "") || headerMatch("no colon here\n", "", "") {
+	if headerMatch(nil, nil, nil) || headerMatch([]byte("no colon here\n"), nil, nil) {
 		t.Errorf("a header without fields matched")
 	}
 }
@@ -207,7 +207,7 @@ func FuzzHeaderMatch(f *testing.F) {
 	f.Add(":\n:\n", "", "")
 	f.Add("a: b\r\nc: d", "c", "d")
 	f.Fuzz(func(t *testing.T, header, name, value string) {
-		if got, want := headerMatch(header, name, value), headerMatchReference(header, name, value); got != want {
+		if got, want := headerMatch([]byte(header), []byte(name), []byte(value)), headerMatchReference(header, name, value); got != want {
 			t.Fatalf("headerMatch(%q, %q, %q) = %v, reference %v", header, name, value, got, want)
 		}
 	})
@@ -337,7 +337,7 @@ func FuzzTextSearch(f *testing.F) {
 				continue
 			}
 			if q.Op == engine.SearchHeader {
-				want := headerMatch(foldText("subject: "+body+"\n"), "subject", foldText(needle))
+				want := headerMatch([]byte(foldText("subject: "+body+"\n")), []byte("subject"), []byte(foldText(needle)))
 				if got.Contains(uint32(uids[0])) != want {
 					t.Fatalf("HEADER subject %q in %q: got %v, want %v", needle, body, got.ToArray(), want)
 				}

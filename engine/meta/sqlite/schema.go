@@ -62,19 +62,23 @@ CREATE TABLE mailbox_keywords (
 	PRIMARY KEY (mailbox_id, folded)
 ) WITHOUT ROWID;
 
--- Search text, case-folded, shared by a message and its copies. The id is
--- user_id<<32 | per-user number, so one user's texts are one rowid range and
--- a full-text query can be limited to it.
+-- Search text, shared by a message and its copies: the folded header and
+-- body, compressed (textCodec). The id is user_id<<32 | per-user
+-- number, so one user's texts are one rowid range and a full-text query can
+-- be limited to it.
 CREATE TABLE texts (
-	id     INTEGER PRIMARY KEY,
-	refs   INTEGER NOT NULL,
-	header TEXT    NOT NULL,
-	body   TEXT    NOT NULL
+	id   INTEGER PRIMARY KEY,
+	refs INTEGER NOT NULL,
+	data BLOB    NOT NULL
 );
--- Trigram index without positions (detail=none): about the size of the text
--- itself instead of several times it. It can over-match, so every candidate
--- is checked against texts.
-CREATE VIRTUAL TABLE texts_fts USING fts5(header, body, content='', contentless_delete=1, tokenize='trigram', detail=none);
+-- Trigram index of header and body together, without positions
+-- (detail=none), which also means without columns: a fraction of the size
+-- of the text instead of several times it. It can over-match, so every
+-- candidate is checked against texts.
+CREATE VIRTUAL TABLE texts_fts USING fts5(text, content='', contentless_delete=1, tokenize='trigram', detail=none);
+-- No merging inside the transactions that add text: the store's worker
+-- merges segments in idle time, a bounded step at a time.
+INSERT INTO texts_fts(texts_fts, rank) VALUES ('automerge', 0);
 -- Texts not indexed yet.
 CREATE TABLE texts_queue (text_id INTEGER PRIMARY KEY);
 

@@ -24,12 +24,12 @@ var errBadQuery = fmt.Errorf("search query: %w", engine.ErrInvalidName)
 
 // Search returns the UIDs of the mailbox matching q, from one snapshot.
 //
-// Subtrees without UID sets become one SQL WHERE expression over the
-// message rows; UID sets and the boolean nodes that hold them are combined
-// as roaring bitmaps, each SQL part limited to the UIDs still in question.
-// Text keys are case-insensitive substring matches: the trigram index (and
-// the queue of texts not indexed yet) yields candidates, and each candidate
-// is checked against the stored folded text.
+// Subtrees without UID sets or text keys become one SQL WHERE expression
+// over the message rows; UID sets, text keys and the boolean nodes that hold
+// them are combined as roaring bitmaps, each part limited to the UIDs still
+// in question. Text keys are case-insensitive substring matches: the trigram
+// index (and the queue of texts not indexed yet) yields candidates, and each
+// candidate's stored text is decompressed and checked in Go.
 func (s *Store) Search(ctx context.Context, user engine.UserID, mailbox engine.MailboxID, q *engine.SearchQuery) (*roaring.Bitmap, error) {
 	if q == nil {
 		q = &engine.SearchQuery{Op: engine.SearchAll}
@@ -43,7 +43,7 @@ func (s *Store) Search(ctx context.Context, user engine.UserID, mailbox engine.M
 		if err != nil {
 			return err
 		}
-		e := &evaluator{ctx: ctx, tx: tx, mailbox: mb.id, user: int64(user)}
+		e := &evaluator{ctx: ctx, tx: tx, codec: s.text, mailbox: mb.id, user: int64(user)}
 		out, err = e.eval(q, nil)
 		return err
 	})
@@ -83,6 +83,7 @@ func validateQuery(q *engine.SearchQuery, depth int) error {
 type evaluator struct {
 	ctx     context.Context
 	tx      *txn
+	codec   *textCodec
 	mailbox int64
 	user    int64
 	all     *roaring.Bitmap // the mailbox's UIDs, loaded when first needed
@@ -99,26 +100,32 @@ func (e *evaluator) existing() (*roaring.Bitmap, error) {
 	return e.all, nil
 }
 
-// sqlShape reports the depth and leaf count of q and whether it holds a UID set.
-func sqlShape(q *engine.SearchQuery) (depth, leaves int, uidSet bool) {
+// textKey reports whether q is a leaf on the message text.
+func textKey(q *engine.SearchQuery) bool {
+	return q.Op == engine.SearchHeader || q.Op == engine.SearchBody || q.Op == engine.SearchText
+}
+
+// sqlShape reports the depth and leaf count of q and whether it holds a
+// leaf SQL cannot evaluate: a UID set or a text key.
+func sqlShape(q *engine.SearchQuery) (depth, leaves int, goLeaf bool) {
 	switch q.Op {
 	case engine.SearchAnd, engine.SearchOr, engine.SearchNot:
 		for _, c := range q.Children {
-			d, l, u := sqlShape(c)
+			d, l, g := sqlShape(c)
 			depth = max(depth, d)
 			leaves += l
-			uidSet = uidSet || u
+			goLeaf = goLeaf || g
 		}
-		return depth + 1, leaves, uidSet
+		return depth + 1, leaves, goLeaf
 	case engine.SearchUIDs:
 		return 1, 1, true
 	}
-	return 1, 1, false
+	return 1, 1, textKey(q)
 }
 
 func sqlable(q *engine.SearchQuery) bool {
-	d, l, u := sqlShape(q)
-	return !u && d <= sqlMaxDepth && l <= sqlMaxLeaves
+	d, l, g := sqlShape(q)
+	return !g && d <= sqlMaxDepth && l <= sqlMaxLeaves
 }
 
 // eval returns the UIDs matching q among domain (nil: the whole mailbox).
@@ -144,6 +151,8 @@ func (e *evaluator) eval(q *engine.SearchQuery, domain *roaring.Bitmap) (*roarin
 			return roaring.New(), nil
 		}
 		return roaring.And(base, q.UIDs), nil
+	case engine.SearchHeader, engine.SearchBody, engine.SearchText:
+		return e.text(q, domain)
 	case engine.SearchNot:
 		inner, err := e.eval(q.Children[0], domain)
 		if err != nil {
@@ -158,8 +167,8 @@ func (e *evaluator) eval(q *engine.SearchQuery, domain *roaring.Bitmap) (*roarin
 		return roaring.AndNot(base, inner), nil
 	case engine.SearchAnd:
 		// UID sets first (free), then the SQL-able children as few
-		// queries, then the rest, each on what is left.
-		var plain, complex []*engine.SearchQuery
+		// queries, then text keys, then the rest, each on what is left.
+		var plain, texts, complex []*engine.SearchQuery
 		for _, c := range q.Children {
 			switch {
 			case c.Op == engine.SearchUIDs:
@@ -169,10 +178,13 @@ func (e *evaluator) eval(q *engine.SearchQuery, domain *roaring.Bitmap) (*roarin
 				}
 			case sqlable(c):
 				plain = append(plain, c)
+			case textKey(c):
+				texts = append(texts, c)
 			default:
 				complex = append(complex, c)
 			}
 		}
+		complex = append(texts, complex...)
 		for _, b := range batches(engine.SearchAnd, plain) {
 			var err error
 			if domain, err = e.query(b, domain); err != nil {
@@ -212,7 +224,7 @@ func (e *evaluator) eval(q *engine.SearchQuery, domain *roaring.Bitmap) (*roarin
 		}
 		return out, nil
 	}
-	// Leaves are always SQL-able and handled above; validateQuery refused
+	// The other leaves are SQL-able and handled above; validateQuery refused
 	// any other operator.
 	return e.query(q, domain)
 }
@@ -243,7 +255,6 @@ func (e *evaluator) query(q *engine.SearchQuery, domain *roaring.Bitmap) (*roari
 		return roaring.New(), nil
 	}
 	var b sqlBuilder
-	b.user = e.user
 	b.sql.WriteString(`SELECT m.uid FROM messages m WHERE m.mailbox_id = ?`)
 	b.args = append(b.args, e.mailbox)
 	if domain != nil {
@@ -286,7 +297,6 @@ func (e *evaluator) query(q *engine.SearchQuery, domain *roaring.Bitmap) (*roari
 type sqlBuilder struct {
 	sql  strings.Builder
 	args []any
-	user int64
 }
 
 func (b *sqlBuilder) add(s string, args ...any) {
@@ -329,21 +339,6 @@ func (b *sqlBuilder) expr(q *engine.SearchQuery) {
 		} else {
 			b.add(`(m.keywords != '' AND eider_has_keyword(m.keywords, ?))`, q.Flag)
 		}
-	case engine.SearchHeader:
-		name, value := foldText(q.Field), foldText(q.Value)
-		b.textMatch(value, `eider_header_match(t.header, ?, ?)`, name, value)
-	case engine.SearchBody:
-		if value := foldText(q.Value); value == "" {
-			b.add(`1`)
-		} else {
-			b.textMatch(value, `instr(t.body, ?) > 0`, value)
-		}
-	case engine.SearchText:
-		if value := foldText(q.Value); value == "" {
-			b.add(`1`)
-		} else {
-			b.textMatch(value, `(instr(t.header, ?) > 0 OR instr(t.body, ?) > 0)`, value, value)
-		}
 	case engine.SearchInternalDate:
 		b.dateRange(`m.internal_date`, q)
 	case engine.SearchSentDate:
@@ -366,8 +361,8 @@ func (b *sqlBuilder) expr(q *engine.SearchQuery) {
 	case engine.SearchEmailID:
 		b.add(`(m.email_id = ?)`, int64(q.EmailID))
 	default:
-		// SearchUIDs never reaches SQL (sqlable refuses it); anything else
-		// was refused by validateQuery.
+		// UID sets and text keys never reach SQL (sqlable refuses them);
+		// anything else was refused by validateQuery.
 		b.add(`0`)
 	}
 }
@@ -385,18 +380,4 @@ func (b *sqlBuilder) dateRange(col string, q *engine.SearchQuery) {
 		b.add(` AND `+col+` < ?`, unixNano(q.Before))
 	}
 	b.add(`)`)
-}
-
-// textMatch writes a text condition: check, with its arguments, is
-// evaluated on the message's texts row t. A needle of three runes or more
-// first narrows the candidates with the trigram index and the queue of texts
-// not indexed yet, so check only runs on messages that may match.
-func (b *sqlBuilder) textMatch(needle, check string, checkArgs ...any) {
-	b.add(`(`)
-	if fts, ok := ftsQuery(needle); ok {
-		lo, hi := textRange(b.user)
-		b.add(`m.text_id IN (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ? AND rowid BETWEEN ? AND ?
-			UNION ALL SELECT text_id FROM texts_queue WHERE text_id BETWEEN ? AND ?) AND `, fts, lo, hi, lo, hi)
-	}
-	b.add(`EXISTS (SELECT 1 FROM texts t WHERE t.id = m.text_id AND `+check+`))`, checkArgs...)
 }

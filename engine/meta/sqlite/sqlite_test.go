@@ -48,6 +48,27 @@ func TestConformanceQueuedText(t *testing.T) {
 		"Search", "SearchModel", "Copy", "Move")
 }
 
+// waitBackground waits until the background worker is done: nothing
+// queued for the index, no kick unread and no work pending, on two looks
+// longer apart than the worker waits for the writer.
+func waitBackground(t testing.TB, s *Store) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for calm := 0; calm < 2; {
+		var queued int64
+		must(t, s.r.QueryRow(`SELECT count(*) FROM texts_queue`).Scan(&queued))
+		if queued == 0 && len(s.indexKick) == 0 && !s.backgroundPending.Load() {
+			calm++
+		} else {
+			calm = 0
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("background work not done: %d texts queued", queued)
+		}
+		time.Sleep(2 * indexQuiet)
+	}
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
 	"fmt"
@@ -98,27 +99,27 @@ func ftsQuery(needle string) (q string, ok bool) {
 }
 
 // headerMatch reports whether header (folded "name: value\n" lines) has a
-// field called name (any field when name is "") whose value contains value
+// field called name (any field when name is empty) whose value contains value
 // (folded); an empty value asks only whether the field exists.
-func headerMatch(header, name, value string) bool {
-	for header != "" {
+func headerMatch(header, name, value []byte) bool {
+	for len(header) > 0 {
 		line := header
-		if i := strings.IndexByte(header, '\n'); i >= 0 {
+		if i := bytes.IndexByte(header, '\n'); i >= 0 {
 			line, header = header[:i], header[i+1:]
 		} else {
-			header = ""
+			header = nil
 		}
-		colon := strings.IndexByte(line, ':')
+		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
 			continue
 		}
-		if name != "" && strings.TrimRight(line[:colon], " \t") != name {
+		if len(name) > 0 && !bytes.Equal(bytes.TrimRight(line[:colon], " \t"), name) {
 			continue
 		}
-		if value == "" && name != "" {
+		if len(value) == 0 && len(name) > 0 {
 			return true
 		}
-		if strings.Contains(strings.TrimLeft(line[colon+1:], " \t"), value) {
+		if bytes.Contains(bytes.TrimLeft(line[colon+1:], " \t"), value) {
 			return true
 		}
 	}
@@ -133,14 +134,6 @@ func textArg(v driver.Value) string {
 		return string(v)
 	}
 	return ""
-}
-
-// sqlHeaderMatch is eider_header_match(header, name, value).
-func sqlHeaderMatch(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	if headerMatch(textArg(args[0]), textArg(args[1]), textArg(args[2])) {
-		return int64(1), nil
-	}
-	return int64(0), nil
 }
 
 // hasKeyword reports whether the stored keyword list holds kw, compared
@@ -164,63 +157,6 @@ func sqlHasKeyword(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value
 
 // textRange is the rowid range of a user's texts.
 func textRange(user int64) (lo, hi int64) { return user << 32, user<<32 | 0xffffffff }
-
-// IndexText indexes every queued text now and returns how many it indexed.
-// The background worker does this on its own; bulk imports with
-// TextIndexManual call it when they are done.
-func (s *Store) IndexText(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := s.indexBatch(ctx, 256)
-		total += n
-		if err != nil || n < 256 {
-			return total, err
-		}
-	}
-}
-
-// indexBatch moves up to limit queued texts into the full-text index in one
-// write transaction.
-func (s *Store) indexBatch(ctx context.Context, limit int) (int, error) {
-	n := 0
-	err := s.write(ctx, func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, `SELECT q.text_id, t.header, t.body FROM texts_queue q JOIN texts t ON t.id = q.text_id ORDER BY q.text_id LIMIT ?`, limit)
-		if err != nil {
-			return err
-		}
-		type text struct {
-			id           int64
-			header, body string
-		}
-		var batch []text
-		for rows.Next() {
-			var t text
-			if err := rows.Scan(&t.id, &t.header, &t.body); err != nil {
-				rows.Close()
-				return err
-			}
-			batch = append(batch, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, t := range batch {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO texts_fts(rowid, header, body) VALUES (?, ?, ?)`, t.id, t.header, t.body); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM texts_queue WHERE text_id = ?`, t.id); err != nil {
-				return err
-			}
-		}
-		n = len(batch)
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: index text: %w", err)
-	}
-	return n, nil
-}
 
 // textRefs counts text references to release.
 type textRefs map[int64]int64

@@ -1,0 +1,290 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eidermail/eider/engine"
+)
+
+func newTestCodec(t testing.TB) *textCodec {
+	t.Helper()
+	c, err := newTextCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.close)
+	return c
+}
+
+func TestTextCodecRoundTrip(t *testing.T) {
+	c := newTestCodec(t)
+	long := strings.Repeat("received: from mx.example.com by relay.example.net\n", 2000)
+	for _, tc := range [][2]string{
+		{"subject: hi\n", "body"},
+		{"", "body only"},
+		{"subject: header only\n", ""},
+		{long, long},
+		{"nul \x00 and \xff bytes", "ünïcödé"},
+	} {
+		packed := c.pack(tc[0], tc[1])
+		var st storedText
+		for _, parts := range []textParts{headerPart, bodyPart, bothParts} {
+			if err := c.unpack(packed, parts, &st); err != nil {
+				t.Fatalf("unpack %q: %v", tc, err)
+			}
+			wantH, wantB := tc[0], tc[1]
+			if parts&headerPart == 0 {
+				wantH = ""
+			}
+			if parts&bodyPart == 0 {
+				wantB = ""
+			}
+			if string(st.header) != wantH || string(st.body) != wantB {
+				t.Errorf("parts %d of %.20q: got %.20q, %.20q", parts, tc, st.header, st.body)
+			}
+		}
+	}
+	if got := len(c.pack(long, "")); got*20 > len(long) {
+		t.Errorf("%d bytes of repetitive header packed into %d", len(long), got)
+	}
+}
+
+func FuzzTextCodec(f *testing.F) {
+	f.Add("subject: hello\n", "world", []byte{3, 1, 2})
+	f.Add("", "", []byte{0})
+	f.Add("a", "", []byte{0x80})
+	c := newTestCodec(f)
+	f.Fuzz(func(t *testing.T, header, body string, junk []byte) {
+		var st storedText
+		if err := c.unpack(c.pack(header, body), bothParts, &st); err != nil {
+			t.Fatal(err)
+		}
+		if string(st.header) != header || string(st.body) != body {
+			t.Fatalf("round trip of %q, %q gave %q, %q", header, body, st.header, st.body)
+		}
+		// Damaged values fail cleanly.
+		if err := c.unpack(junk, bothParts, &st); err != nil && !errors.Is(err, errCorruptText) {
+			t.Fatalf("unpack %x: %v", junk, err)
+		}
+	})
+}
+
+// TestStoredTextCompressed checks that search text is stored compressed:
+// the texts table holds far fewer bytes than the folded text appended.
+func TestStoredTextCompressed(t *testing.T) {
+	c, err := ingestTextHeavy(3, 300)
+	must(t, err)
+	s := openTemp(t, Options{TextIndex: TextIndexManual})
+	f := newFixture(t, s)
+	f.append(t, c.msgs...)
+	var folded int64
+	for _, m := range c.msgs {
+		folded += int64(len(foldText(m.HeaderText)) + len(foldText(m.BodyText)))
+	}
+	stored := f.count(t, `SELECT sum(length(data)) FROM texts`)
+	if stored*2 > folded {
+		t.Errorf("texts hold %d bytes for %d bytes of folded text", stored, folded)
+	}
+	pages := tableSizes(t, s)["texts"]
+	if pages*2 > folded {
+		t.Errorf("the texts table takes %d bytes for %d bytes of folded text", pages, folded)
+	}
+	t.Logf("%d bytes of folded text: %d stored (%.2f), %d in pages", folded, stored, float64(stored)/float64(folded), pages)
+}
+
+// searchModel is what a search must find: each message's folded text and
+// flags, by UID.
+type searchModel map[uint32]engine.NewMessage
+
+func (m searchModel) match(q *engine.SearchQuery, msg engine.NewMessage) bool {
+	header, body, value := foldText(msg.HeaderText), foldText(msg.BodyText), foldText(q.Value)
+	switch q.Op {
+	case engine.SearchAnd:
+		for _, c := range q.Children {
+			if !m.match(c, msg) {
+				return false
+			}
+		}
+		return true
+	case engine.SearchOr:
+		for _, c := range q.Children {
+			if m.match(c, msg) {
+				return true
+			}
+		}
+		return false
+	case engine.SearchNot:
+		return !m.match(q.Children[0], msg)
+	case engine.SearchFlag:
+		return slices.Contains(msg.Flags, q.Flag)
+	case engine.SearchBody:
+		return strings.Contains(body, value)
+	case engine.SearchText:
+		return strings.Contains(header, value) || strings.Contains(body, value)
+	case engine.SearchHeader:
+		return headerMatch([]byte(header), []byte(foldText(q.Field)), []byte(value))
+	}
+	panic(fmt.Sprintf("model: operator %d", q.Op))
+}
+
+func (m searchModel) search(q *engine.SearchQuery) []uint32 {
+	var out []uint32
+	for uid, msg := range m {
+		if m.match(q, msg) {
+			out = append(out, uid)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestTextSearchAgainstModel checks text searches with enough candidates to
+// be decoded in parallel, through the index and through the queue, alone
+// and in AND, OR and NOT trees, against substring search on the folded text.
+func TestTextSearchAgainstModel(t *testing.T) {
+	ctx := context.Background()
+	g := newTextGen(5)
+	msgs := make([]engine.NewMessage, 600)
+	for i := range msgs {
+		msgs[i] = g.message(i, 300+i%7*200)
+		switch {
+		case i%97 == 0:
+			msgs[i].HeaderText, msgs[i].BodyText = "", ""
+		case i%31 == 0:
+			msgs[i].BodyText = ""
+		}
+		if i%3 == 0 {
+			msgs[i].Flags = []string{engine.FlagSeen}
+		}
+	}
+	common, rare := g.vocab[2], g.vocab[400]
+	type q = engine.SearchQuery
+	queries := []*q{
+		{Op: engine.SearchBody, Value: "the"},
+		{Op: engine.SearchBody, Value: strings.ToUpper(common)},
+		{Op: engine.SearchBody, Value: rare},
+		{Op: engine.SearchBody, Value: "e"},
+		{Op: engine.SearchBody, Value: ""},
+		{Op: engine.SearchText, Value: "example.org"},
+		{Op: engine.SearchText, Value: "user1"},
+		{Op: engine.SearchHeader, Field: "subject", Value: common},
+		{Op: engine.SearchHeader, Field: "From", Value: ""},
+		{Op: engine.SearchHeader, Field: "", Value: "jan 2024"},
+		{Op: engine.SearchNot, Children: []*q{{Op: engine.SearchBody, Value: "the"}}},
+		{Op: engine.SearchOr, Children: []*q{
+			{Op: engine.SearchHeader, Field: "subject", Value: rare},
+			{Op: engine.SearchNot, Children: []*q{{Op: engine.SearchText, Value: common}}},
+		}},
+		{Op: engine.SearchAnd, Children: []*q{
+			{Op: engine.SearchFlag, Flag: engine.FlagSeen},
+			{Op: engine.SearchText, Value: "the"},
+			{Op: engine.SearchNot, Children: []*q{{Op: engine.SearchBody, Value: rare}}},
+		}},
+		{Op: engine.SearchOr, Children: []*q{
+			{Op: engine.SearchFlag, Flag: engine.FlagSeen},
+			{Op: engine.SearchBody, Value: "zz"},
+		}},
+	}
+	for _, mode := range []TextIndexMode{TextIndexInline, TextIndexManual} {
+		s := openTemp(t, Options{TextIndex: mode})
+		f := newFixture(t, s)
+		model := searchModel{}
+		for i, uid := range f.append(t, msgs...) {
+			model[uint32(uid)] = msgs[i]
+		}
+		gone := roaring.New()
+		for uid := uint32(5); uid <= 600; uid += 11 {
+			gone.Add(uid)
+			delete(model, uid)
+		}
+		_, _, err := s.Expunge(ctx, f.user, f.box.ID, gone)
+		must(t, err)
+		for _, query := range queries {
+			got, err := s.Search(ctx, f.user, f.box.ID, query)
+			must(t, err)
+			if want := model.search(query); !slices.Equal(got.ToArray(), want) {
+				t.Errorf("mode %d: %+v: %d hits, want %d", mode, query, got.GetCardinality(), len(want))
+			}
+		}
+	}
+}
+
+func TestCorruptTextReported(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, Options{TextIndex: TextIndexManual})
+	f := newFixture(t, s)
+	f.append(t, testMessage(0), testMessage(1))
+	_, err := s.w.Exec(`UPDATE texts SET data = x'05ff' WHERE id = (SELECT max(id) FROM texts)`)
+	must(t, err)
+	_, err = s.Search(ctx, f.user, f.box.ID, &engine.SearchQuery{Op: engine.SearchBody, Value: "message"})
+	if !errors.Is(err, errCorruptText) {
+		t.Errorf("search over a damaged text: %v", err)
+	}
+	if _, err := s.IndexText(ctx); !errors.Is(err, errCorruptText) {
+		t.Errorf("indexing a damaged text: %v", err)
+	}
+}
+
+// TestBackgroundIndexMaintenance appends and expunges one message at a time
+// with the background worker on, then checks that the index was built and
+// merged without the appends waiting for it, and that it stays consistent.
+func TestBackgroundIndexMaintenance(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, Options{IndexBatch: 8})
+	f := newFixture(t, s)
+	g := newTextGen(6)
+	for i := 0; i < 120; i++ {
+		f.append(t, g.message(i, 500))
+		if i%10 == 9 {
+			_, _, err := s.Expunge(ctx, f.user, f.box.ID, roaring.BitmapOf(uint32(i)))
+			must(t, err)
+		}
+	}
+	waitBackground(t, s)
+	check := func() {
+		t.Helper()
+		_, err := s.w.Exec(`INSERT INTO texts_fts(texts_fts) VALUES ('integrity-check')`)
+		must(t, err)
+		r, err := s.Search(ctx, f.user, f.box.ID, &engine.SearchQuery{Op: engine.SearchText, Value: "user17@example.com"})
+		must(t, err)
+		if !slices.Equal(r.ToArray(), []uint32{18}) {
+			t.Errorf("search = %v", r.ToArray())
+		}
+	}
+	check()
+	segments := f.count(t, `SELECT count(DISTINCT segid) FROM texts_fts_idx`)
+	must(t, s.OptimizeTextIndex(ctx))
+	if n := f.count(t, `SELECT count(DISTINCT segid) FROM texts_fts_idx`); n != 1 {
+		t.Errorf("%d segments after OptimizeTextIndex (%d before)", n, segments)
+	}
+	check()
+}
+
+// TestMaintenanceOptimizesIndex checks that the maintenance worker merges
+// the index into one segment once text was added.
+func TestMaintenanceOptimizesIndex(t *testing.T) {
+	s := openTemp(t, Options{MaintenanceInterval: 20 * time.Millisecond, IndexBatch: 4})
+	f := newFixture(t, s)
+	g := newTextGen(8)
+	for i := 0; i < 40; i++ {
+		f.append(t, g.message(i, 300))
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		waitBackground(t, s)
+		if f.count(t, `SELECT count(DISTINCT segid) FROM texts_fts_idx`) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d index segments after maintenance", f.count(t, `SELECT count(DISTINCT segid) FROM texts_fts_idx`))
+		}
+	}
+}
