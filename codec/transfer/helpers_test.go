@@ -95,7 +95,7 @@ func sameResult(t tester, want, got decodeResult, what string) {
 	}
 }
 
-// drawLayout draws any layout the brief allows: 4..996 characters per line.
+// drawLayout draws any layout the decoder must accept: 4..996 characters per line.
 func drawLayout(t *rapid.T) Layout {
 	return Layout{
 		LineLen:  4 * rapid.IntRange(1, 249).Draw(t, "quads"),
