@@ -72,24 +72,29 @@ func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) 
 		}
 		return ls
 	}
+	// maxInbound is how much a client may send while its command runs (gnet
+	// cannot stop reading a socket): IMAP clients pipeline large bursts
+	// (MULTIAPPEND, many FETCH/STORE), so they get more room than the line
+	// protocols. 0 = netloop's default.
 	protocols := []struct {
-		name      string
-		listeners []netloop.Listener
-		handler   netloop.Handler
+		name       string
+		listeners  []netloop.Listener
+		handler    netloop.Handler
+		maxInbound int
 	}{
 		{"imap", listeners("imap", cfg.IMAP.Listen, cfg.IMAP.ListenTLS), imap.NewServer(e, imap.Config{
 			Hostname: cfg.TLS.Hostname, Version: version, AllowPlaintextLogin: cfg.IMAP.AllowPlaintextAuth,
 			Pool: pool, Limits: limits, Logger: log.With("proto", "imap"), SpoolDir: spool,
-		})},
+		}), 1 << 20},
 		{"pop3", listeners("pop3", cfg.POP3.Listen, cfg.POP3.ListenTLS), pop3.NewServer(e, pop3.Config{
 			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log.With("proto", "pop3"),
 			AllowPlaintextAuth: cfg.POP3.AllowPlaintextAuth, MaxMessages: cfg.POP3.MaxMessages, DeleteToTrash: cfg.POP3.DeleteToTrash,
-		})},
+		}), 0},
 		{"lmtp", listeners("lmtp", cfg.LMTP.Listen, nil), lmtp.NewServer(e, lmtp.Config{
 			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log.With("proto", "lmtp"),
 			MaxRecipients: cfg.LMTP.MaxRecipients, QuotaTemporary: cfg.LMTP.QuotaTemporary, SpoolDir: spool,
 			JunkRules: junk,
-		})},
+		}), 0},
 	}
 	ed := &edges{certs: certs, log: log}
 	for _, p := range protocols {
@@ -103,6 +108,7 @@ func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) 
 			TrustedProxies: trusted,
 			Limits:         limits,
 			Logger:         log.With("proto", p.name),
+			MaxInbound:     p.maxInbound,
 		})
 		if err != nil {
 			ed.close()
