@@ -3,6 +3,7 @@ package imap
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -47,7 +48,7 @@ type serverOptions struct {
 	ingest     engine.IngestOptions
 	noPlain    bool // keep LOGINDISABLED on plaintext
 	limits     netloop.LimitConfig
-	maxInbound int
+	maxInbound int // 0: productionMaxInbound
 }
 
 func newTestServer(t testing.TB, opt serverOptions) *testServer {
@@ -86,7 +87,7 @@ func newTestServer(t testing.TB, opt serverOptions) *testServer {
 		Limits:     limits,
 		Logger:     logger,
 		EventLoops: 2,
-		MaxInbound: opt.maxInbound,
+		MaxInbound: cmp.Or(opt.maxInbound, productionMaxInbound),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -232,3 +233,9 @@ func must(t testing.TB, err error) {
 		t.Fatal(fmt.Errorf("unexpected: %w", err))
 	}
 }
+
+// productionMaxInbound is the held-input room `eider serve` gives IMAP
+// connections (cmd/eider/edges.go): input that arrives while a command runs,
+// such as a literal sent right after a continuation written by a worker that
+// has not resumed input yet.
+const productionMaxInbound = 1 << 20
