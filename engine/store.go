@@ -87,6 +87,8 @@ type MetaStore interface {
 	// Blob references, for GC and fsck.
 	// BlobRefs returns the reference count of each blob the metadata knows (0 when unknown).
 	BlobRefs(ctx context.Context, ids []BlobID) ([]int64, error)
+	// ReferencedBlobs calls fn for every blob that has at least one reference.
+	ReferencedBlobs(ctx context.Context, fn func(id BlobID, refs int64) error) error
 	// RecountBlobRefs recomputes every blob's count from the message rows, fixes drift
 	// when repair is true, and reports what differed.
 	RecountBlobRefs(ctx context.Context, repair bool) ([]BlobDrift, error)

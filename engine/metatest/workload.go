@@ -347,6 +347,23 @@ func (m *model) checkRefs() {
 			m.fatalf("blob %d has %d references, model %d", i, got[i], m.refs[id])
 		}
 	}
+	// ReferencedBlobs lists exactly the blobs with references, with their counts.
+	listed := map[engine.BlobID]int64{}
+	err = m.s.ReferencedBlobs(m.ctx, func(id engine.BlobID, refs int64) error {
+		listed[id] = refs
+		return nil
+	})
+	m.check(err, "ReferencedBlobs")
+	for _, id := range m.pool {
+		if want := m.refs[id]; listed[id] != want {
+			m.fatalf("ReferencedBlobs lists %d references for a blob with %d", listed[id], want)
+		}
+	}
+	for id, n := range listed {
+		if n <= 0 || m.refs[id] != n {
+			m.fatalf("ReferencedBlobs lists a blob with %d references, model %d", n, m.refs[id])
+		}
+	}
 }
 
 // checkStatus compares every mailbox's STATUS counters with its rows.

@@ -182,3 +182,28 @@ func TestFsckCleanStore(t *testing.T) {
 		t.Fatalf("clean store reported problems: %+v", rep)
 	}
 }
+
+// TestFsckFindsMissingBlobs: a referenced blob that vanished from the blob
+// store (a lost disk, a bad restore) is reported, and fsck exits with problems.
+func TestFsckFindsMissingBlobs(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	if _, err := s.e.Append(ctx, s.user.ID, s.inbox.ID, bytes.NewReader(testcorpus.WithAttachment(1, attachment(1))), engine.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []engine.BlobID
+	s.blobs.Walk(ctx, func(b engine.BlobInfo) error { ids = append(ids, b.ID); return nil })
+	if len(ids) != 1 {
+		t.Fatalf("%d blobs, want 1", len(ids))
+	}
+	if err := s.blobs.Delete(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Fsck(ctx, s.e, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Missing) != 1 || rep.Missing[0] != ids[0] || len(rep.RefDrift) != 0 {
+		t.Fatalf("fsck after losing a referenced blob: %+v", rep)
+	}
+}

@@ -97,6 +97,35 @@ func (s *Store) BlobRefs(ctx context.Context, ids []engine.BlobID) ([]int64, err
 	return out, nil
 }
 
+// ReferencedBlobs calls fn for every blob with at least one reference, in id
+// order, from one read snapshot (fsck checks each exists in the blob store).
+func (s *Store) ReferencedBlobs(ctx context.Context, fn func(id engine.BlobID, refs int64) error) error {
+	err := s.read(ctx, func(tx *txn) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, refs FROM blobs ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var raw []byte
+			var refs int64
+			if err := rows.Scan(&raw, &refs); err != nil {
+				return err
+			}
+			var id engine.BlobID
+			if len(raw) != len(id) {
+				return fmt.Errorf("%w: blob id of %d bytes", engine.ErrInvalidName, len(raw))
+			}
+			copy(id[:], raw)
+			if err := fn(id, refs); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return wrap("referenced blobs", err)
+}
+
 // RecountBlobRefs counts every blob's references from the message rows,
 // reports each blob whose stored count differs (sorted by id) and, with
 // repair, stores the true counts. It reads one snapshot; a repair runs in
