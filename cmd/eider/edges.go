@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -114,12 +113,8 @@ func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) 
 			ed.close()
 			return nil, fmt.Errorf("%s: %w", p.name, err)
 		}
+		// netloop logs each listener with its bound address.
 		ed.servers = append(ed.servers, srv)
-		addrs := make([]string, 0, len(srv.Addrs()))
-		for _, a := range srv.Addrs() {
-			addrs = append(addrs, a.String())
-		}
-		log.Info("listening", "proto", p.name, "addrs", strings.Join(addrs, " "))
 	}
 	return ed, nil
 }

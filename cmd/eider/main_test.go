@@ -139,7 +139,7 @@ func TestServeStartsAndStops(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	for _, want := range []string{"eider serving", "proto=imap", "proto=pop3", "proto=lmtp"} {
+	for _, want := range []string{"eider serving", "listener=imaps", "listener=pop3s", "listener=lmtp"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("no %q in the start-up log:\n%s", want, out.String())
 		}

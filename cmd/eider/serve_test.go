@@ -86,19 +86,13 @@ func TestServeEndToEnd(t *testing.T) {
 // waitListening reads the listeners' addresses from serve's log.
 func waitListening(t *testing.T, log *testkit.SyncBuffer) map[string][]string {
 	t.Helper()
-	re := regexp.MustCompile(`msg=listening proto=(\w+) addrs="?([^"\n]+)"?`)
+	re := regexp.MustCompile(`msg="netloop: listening" proto=\w+ listener=(\w+) addr=(\S+)`)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if strings.Contains(log.String(), "eider serving") {
 			out := map[string][]string{}
 			for _, m := range re.FindAllStringSubmatch(log.String(), -1) {
-				fields := strings.Fields(m[2])
-				switch m[1] {
-				case "imap", "pop3":
-					out[m[1]], out[m[1]+"s"] = fields[:1], fields[1:]
-				default:
-					out[m[1]] = fields
-				}
+				out[m[1]] = append(out[m[1]], m[2])
 			}
 			return out
 		}
