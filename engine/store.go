@@ -189,6 +189,9 @@ type BlobInfo struct {
 	Tier     string // "hot", "cold", or a backend-specific name
 }
 
+// AnyMailbox in a ChangeEvent stands for every mailbox of the user.
+const AnyMailbox MailboxID = 0
+
 // Notifier carries change beacons between sessions (and nodes) of a user.
 type Notifier interface {
 	// Publish tells every subscriber of user that mailbox changed up to modseq.
@@ -201,9 +204,49 @@ type Notifier interface {
 
 // ChangeEvent is a beacon: something in the mailbox changed; read the journal.
 type ChangeEvent struct {
-	User    UserID
+	User UserID
+	// Mailbox is the mailbox that changed; AnyMailbox when the notifier
+	// cannot tell (a poll tick while its transport is down): every session
+	// of the user then reads its journal.
 	Mailbox MailboxID
 	ModSeq  ModSeq
 	// Committed is when the change was committed (for notifier-lag metrics).
 	Committed time.Time
+}
+
+// MessageDump is everything a metadata backend keeps of one message: what
+// eider migrate reads from one backend and writes into another.
+type MessageDump struct {
+	MessageMeta
+	Inline     []byte   // as in NewMessage.Inline
+	Blobs      []BlobID // as in NewMessage.Blobs
+	HeaderText string
+	BodyText   string
+	SentDate   time.Time
+}
+
+// Dumper is implemented by metadata backends eider migrate can copy from.
+type Dumper interface {
+	// DumpMessages calls fn for each message of the mailbox with UID > after,
+	// in UID order. fn must not keep the dump after it returns.
+	DumpMessages(ctx context.Context, user UserID, mailbox MailboxID, after UID, fn func(*MessageDump) error) error
+}
+
+// Loader is implemented by metadata backends eider migrate can copy into.
+// A load keeps every identity an IMAP or POP3 client caches: UIDVALIDITY,
+// UIDs, MODSEQs, flags, EmailIDs.
+type Loader interface {
+	// LoadMailbox creates a mailbox of user with mb's name, special use,
+	// subscription, UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ (mb.ID and
+	// mb.UserID are ignored). Its journal starts at mb.HighestModSeq: a
+	// client asking for changes since an older MODSEQ gets
+	// ErrJournalExpired and resynchronises. ErrExists if the name is taken.
+	LoadMailbox(ctx context.Context, user UserID, mb Mailbox) (Mailbox, error)
+	// LoadMessages inserts msgs keeping their UIDs, MODSEQs, flags,
+	// EmailIDs and internal dates; UIDs must ascend, exceed every UID
+	// already in the mailbox and stay below its UIDNEXT. Blob references,
+	// quota usage, STATUS counters and keywords are kept as Append keeps
+	// them; no journal entries are written and no message is \Recent. All or
+	// nothing per call.
+	LoadMessages(ctx context.Context, user UserID, mailbox MailboxID, msgs []*MessageDump) error
 }

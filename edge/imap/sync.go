@@ -17,7 +17,8 @@ import (
 // committed the change, possibly this session's own worker), so it only
 // flips flags and, during IDLE, queues an update job.
 func (s *session) onChange(ev engine.ChangeEvent) {
-	if int64(ev.Mailbox) != s.selectedID.Load() {
+	sel := s.selectedID.Load()
+	if sel == 0 || (ev.Mailbox != engine.AnyMailbox && int64(ev.Mailbox) != sel) {
 		return
 	}
 	s.dirty.Store(true)
