@@ -23,6 +23,7 @@ type Config struct {
 	Ingest    IngestOptions
 	Addresses AddressRules
 	Passwords PasswordParams // zero: DefaultPasswordParams()
+	Auth      AuthOptions
 	Logger    *slog.Logger
 	// OnEvent receives user-visible actions (a message filed into Junk or Sent,
 	// a delivery) for webhooks and metrics. It must not block.
@@ -37,6 +38,7 @@ type Engine struct {
 	cfg    Config
 	log    *slog.Logger
 	z      *zcodec
+	auth   *authGate
 }
 
 // New returns an engine over the configured backends.
@@ -55,7 +57,8 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{meta: cfg.Meta, blobs: cfg.Blobs, notify: cfg.Notifier, cfg: cfg, log: cfg.Logger, z: z}, nil
+	return &Engine{meta: cfg.Meta, blobs: cfg.Blobs, notify: cfg.Notifier, cfg: cfg, log: cfg.Logger, z: z,
+		auth: newAuthGate(cfg.Auth)}, nil
 }
 
 // Meta exposes the metadata store to operator tools (fsck, migration).
@@ -195,7 +198,11 @@ func (e *Engine) Authenticate(ctx context.Context, name, password string) (User,
 		}
 		return User{}, err
 	}
-	if !VerifyPassword(u.PasswordHash, password) {
+	ok, err := e.auth.verify(ctx, u, password)
+	if err != nil {
+		return User{}, err
+	}
+	if !ok {
 		return User{}, ErrAuthFailed
 	}
 	return u, nil
@@ -214,6 +221,7 @@ func (e *Engine) SetPassword(ctx context.Context, name, password string) error {
 	if err != nil {
 		return err
 	}
+	e.auth.forget(u.ID)
 	return e.meta.SetPassword(ctx, u.ID, hash)
 }
 
@@ -232,6 +240,7 @@ func (e *Engine) DeleteUser(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	e.auth.forget(u.ID)
 	return e.meta.DeleteUser(ctx, u.ID)
 }
 
