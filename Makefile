@@ -9,20 +9,25 @@ FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 TODAY     := $(shell date -u +%Y-%m-%d)
 
-.PHONY: all build run test test-deps lint fuzz bench clean
+.PHONY: all build bench-tool run test test-deps lint fuzz bench clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/eider
 
+# The wire-protocol load generator (bench/cmd/eider-bench/README.md).
+bench-tool:
+	$(GO) build -trimpath -o bin/eider-bench ./bench/cmd/eider-bench
+
 # Build and start every service on the embedded store in $(DATA).
 run: build
 	./$(BIN) serve --data $(DATA)
 
-# Servers the tests need are started by the tests themselves; the client
-# programs they drive (Python's imaplib/poplib/smtplib, curl) come from
-# Debian's packages when missing.
+# Servers the tests need are started by the tests themselves (redis-server
+# on a free loopback port, FerretDB in-process); the programs they run
+# (redis-server, Python's imaplib/poplib/smtplib, curl) come from Debian's
+# packages when missing.
 test: test-deps lint
 	$(GO) test -count=1 -timeout 12m ./...
 
@@ -30,6 +35,7 @@ APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 test-deps:
 	@command -v python3 >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq python3; }
 	@command -v curl >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq curl; }
+	@command -v redis-server >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq redis-server; }
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
