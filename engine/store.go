@@ -218,8 +218,11 @@ type ChangeEvent struct {
 // eider migrate reads from one backend and writes into another.
 type MessageDump struct {
 	MessageMeta
-	Inline     []byte   // as in NewMessage.Inline
-	Blobs      []BlobID // as in NewMessage.Blobs
+	Inline []byte   // as in NewMessage.Inline
+	Blobs  []BlobID // as in NewMessage.Blobs
+	// HeaderText and BodyText are as in NewMessage, or in the normalised
+	// form the backend stores them in (folded case), which Append and
+	// LoadMessages must accept as the same text.
 	HeaderText string
 	BodyText   string
 	SentDate   time.Time
@@ -240,13 +243,17 @@ type Loader interface {
 	// subscription, UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ (mb.ID and
 	// mb.UserID are ignored). Its journal starts at mb.HighestModSeq: a
 	// client asking for changes since an older MODSEQ gets
-	// ErrJournalExpired and resynchronises. ErrExists if the name is taken.
+	// ErrJournalExpired and resynchronises. A later CreateMailbox of the
+	// user never gives out this UIDVALIDITY again. ErrExists if the name is
+	// taken.
 	LoadMailbox(ctx context.Context, user UserID, mb Mailbox) (Mailbox, error)
 	// LoadMessages inserts msgs keeping their UIDs, MODSEQs, flags,
 	// EmailIDs and internal dates; UIDs must ascend, exceed every UID
-	// already in the mailbox and stay below its UIDNEXT. Blob references,
-	// quota usage, STATUS counters and keywords are kept as Append keeps
-	// them; no journal entries are written and no message is \Recent. All or
-	// nothing per call.
+	// already in the mailbox and stay below its UIDNEXT; MODSEQs must not
+	// exceed its HIGHESTMODSEQ. Blob references, quota usage, STATUS
+	// counters and keywords are kept as Append keeps them, but the quota
+	// limit is not checked (the mail is already the user's); no journal
+	// entries are written and no message is \Recent. All or nothing per
+	// call.
 	LoadMessages(ctx context.Context, user UserID, mailbox MailboxID, msgs []*MessageDump) error
 }

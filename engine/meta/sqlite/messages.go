@@ -67,35 +67,18 @@ func journalInsert(ctx context.Context, tx *txn) (*sql.Stmt, error) {
 // range and one MODSEQ for the batch, rows, journal, counters, quota, blob
 // references and search text.
 func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.MailboxID, msgs []engine.NewMessage) (uint32, []engine.UID, error) {
-	type prepared struct {
-		flags    flagSet
-		flagText string
-		blobs    []byte
-		text     []byte // packed search text, nil when the message has none
-		indexed  string // the folded text for the index, in TextIndexInline mode
-	}
 	// Everything that needs no database happens before the writer is taken.
-	prep := make([]prepared, len(msgs))
+	prep := make([]preparedMessage, len(msgs))
 	var batchSize int64
 	texts := 0
-	for i, m := range msgs {
-		if m.Size < 0 {
-			return 0, nil, fmt.Errorf("sqlite: append: negative size: %w", engine.ErrInvalidName)
-		}
-		f, err := parseFlags(m.Flags)
-		if err != nil {
+	for i := range msgs {
+		if err := s.prepareMessage(&msgs[i], &prep[i]); err != nil {
 			return 0, nil, fmt.Errorf("sqlite: append: %w", err)
 		}
-		p := &prep[i]
-		p.flags, p.flagText, p.blobs = f, flagText(f.list()), encodeBlobs(m.Blobs)
-		if header, body := foldText(m.HeaderText), foldText(m.BodyText); header != "" || body != "" {
-			p.text = s.text.pack(header, body)
-			if s.opt.TextIndex == TextIndexInline {
-				p.indexed = header + body
-			}
+		if prep[i].text != nil {
 			texts++
 		}
-		batchSize += m.Size
+		batchSize += msgs[i].Size
 	}
 
 	var uidValidity uint32
@@ -117,36 +100,7 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 			return err
 		}
 		modseq := mb.allocModSeq()
-		var textSeq int64
-		if texts > 0 {
-			if err := tx.QueryRowContext(ctx, `UPDATE users SET text_seq = text_seq + ? WHERE id = ? RETURNING text_seq`, texts, user).Scan(&textSeq); err != nil {
-				return err
-			}
-			if textSeq > math.MaxUint32 {
-				return errors.New("text numbers exhausted")
-			}
-			textSeq -= int64(texts)
-		}
-
-		insText, err := tx.stmt(ctx, `INSERT INTO texts(id, refs, data) VALUES (?, 1, ?)`)
-		if err != nil {
-			return err
-		}
-		indexQuery := `INSERT INTO texts_queue(text_id) VALUES (?)`
-		if s.opt.TextIndex == TextIndexInline {
-			indexQuery = `INSERT INTO texts_fts(rowid, text) VALUES (?, ?)`
-		}
-		insIndex, err := tx.stmt(ctx, indexQuery)
-		if err != nil {
-			return err
-		}
-		insMsg, err := tx.stmt(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, email_id, flags, keywords,
-			internal_date, internal_zone, sent_date, size, text_id, blobs, envelope, structure)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		insInline, err := tx.stmt(ctx, `INSERT INTO inline(message_id, data) VALUES (?, ?)`)
+		ins, err := s.newRowInserter(ctx, tx, user, texts)
 		if err != nil {
 			return err
 		}
@@ -156,9 +110,8 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 		}
 
 		now := s.opt.Now().Unix()
-		blobs, keywords := blobRefs{}, keywordSet{}
 		uids = make([]engine.UID, len(msgs))
-		for i, m := range msgs {
+		for i := range msgs {
 			if i%64 == 63 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -168,51 +121,19 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 			uid := first + int64(i)
 			var textID int64
 			if p.text != nil {
-				textSeq++
-				textID = int64(user)<<32 | textSeq
-				if _, err := insText.ExecContext(ctx, textID, p.text); err != nil {
-					return err
-				}
-				args := []any{textID}
-				if s.opt.TextIndex == TextIndexInline {
-					args = append(args, p.indexed)
-				}
-				if _, err := insIndex.ExecContext(ctx, args...); err != nil {
+				if textID, err = ins.addText(ctx, p); err != nil {
 					return err
 				}
 			}
-			res, err := insMsg.ExecContext(ctx, mb.id, uid, modseq, int64(m.EmailID), p.flags.sys, p.flags.keywordText(),
-				nullTime(m.InternalDate), zoneOffset(m.InternalDate), nullTime(m.SentDate), m.Size, textID, p.blobs,
-				nonNil(m.Envelope), nonNil(m.Structure))
-			if err != nil {
+			if err := ins.insertRow(ctx, mb, uid, modseq, &msgs[i], p, textID); err != nil {
 				return err
-			}
-			if len(m.Inline) > 0 {
-				id, err := res.LastInsertId()
-				if err != nil {
-					return err
-				}
-				if _, err := insInline.ExecContext(ctx, id, m.Inline); err != nil {
-					return err
-				}
 			}
 			if _, err := insJournal.ExecContext(ctx, mb.id, modseq, uid, engine.ChangeAppend, p.flagText, now); err != nil {
 				return err
 			}
-			if err := blobs.add(p.blobs, 1); err != nil {
-				return err
-			}
-			mb.count(1, m.Size, p.flags.sys)
-			keywords.add(p.flags.keywords)
 			uids[i] = engine.UID(uid)
 		}
-		if err := blobs.apply(ctx, tx); err != nil {
-			return err
-		}
-		if err := keywords.record(ctx, tx, mb.id); err != nil {
-			return err
-		}
-		if err := mb.save(ctx, tx); err != nil {
+		if err := ins.finish(ctx, mb); err != nil {
 			return err
 		}
 		return chargeQuota(ctx, tx, user, batchSize, int64(len(msgs)))
@@ -220,13 +141,164 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 	if err != nil {
 		return 0, nil, wrap("append", err)
 	}
-	if texts > 0 {
-		if s.opt.TextIndex != TextIndexInline {
-			s.queued.Add(int64(texts))
-		}
-		s.kickIndexer()
-	}
+	s.textsAdded(texts)
 	return uidValidity, uids, nil
+}
+
+// preparedMessage is what Append and LoadMessages compute of a message
+// before they take the writer.
+type preparedMessage struct {
+	flags    flagSet
+	flagText string
+	blobs    []byte
+	text     []byte // packed search text, nil when the message has none
+	indexed  string // the folded text for the index, in TextIndexInline mode
+}
+
+// prepareMessage checks m and computes its stored forms into p.
+func (s *Store) prepareMessage(m *engine.NewMessage, p *preparedMessage) error {
+	if m.Size < 0 {
+		return fmt.Errorf("negative size: %w", engine.ErrInvalidName)
+	}
+	f, err := parseFlags(m.Flags)
+	if err != nil {
+		return err
+	}
+	p.flags, p.flagText, p.blobs = f, flagText(f.list()), encodeBlobs(m.Blobs)
+	if header, body := foldText(m.HeaderText), foldText(m.BodyText); header != "" || body != "" {
+		p.text = s.text.pack(header, body)
+		if s.opt.TextIndex == TextIndexInline {
+			p.indexed = header + body
+		}
+	}
+	return nil
+}
+
+// rowInserter adds message rows of one user inside a write transaction,
+// with their inline segments, search texts, blob references, keywords and
+// mailbox counters: what Append and LoadMessages write alike.
+type rowInserter struct {
+	s    *Store
+	tx   *txn
+	user engine.UserID
+	// textSeq is the last text number used; numbers up to textEnd are
+	// reserved for this transaction.
+	textSeq, textEnd                     int64
+	insText, insIndex, insMsg, insInline *sql.Stmt
+	blobs                                blobRefs
+	keywords                             keywordSet
+}
+
+// newRowInserter prepares the inserts and reserves texts text numbers of
+// the user.
+func (s *Store) newRowInserter(ctx context.Context, tx *txn, user engine.UserID, texts int) (*rowInserter, error) {
+	ins := &rowInserter{s: s, tx: tx, user: user, blobs: blobRefs{}, keywords: keywordSet{}}
+	if texts > 0 {
+		if err := tx.QueryRowContext(ctx, `UPDATE users SET text_seq = text_seq + ? WHERE id = ? RETURNING text_seq`, texts, user).Scan(&ins.textEnd); err != nil {
+			return nil, notFound(err, fmt.Sprintf("user %d", user))
+		}
+		if ins.textEnd > math.MaxUint32 {
+			return nil, errors.New("text numbers exhausted")
+		}
+		ins.textSeq = ins.textEnd - int64(texts)
+	}
+	var err error
+	if ins.insText, err = tx.stmt(ctx, `INSERT INTO texts(id, refs, data) VALUES (?, 1, ?)`); err != nil {
+		return nil, err
+	}
+	indexQuery := `INSERT INTO texts_queue(text_id) VALUES (?)`
+	if s.opt.TextIndex == TextIndexInline {
+		indexQuery = `INSERT INTO texts_fts(rowid, text) VALUES (?, ?)`
+	}
+	if ins.insIndex, err = tx.stmt(ctx, indexQuery); err != nil {
+		return nil, err
+	}
+	if ins.insMsg, err = tx.stmt(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, email_id, flags, keywords,
+			internal_date, internal_zone, sent_date, size, text_id, blobs, envelope, structure)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		return nil, err
+	}
+	if ins.insInline, err = tx.stmt(ctx, `INSERT INTO inline(message_id, data) VALUES (?, ?)`); err != nil {
+		return nil, err
+	}
+	return ins, nil
+}
+
+// addText stores p's packed text under the next reserved number with one
+// reference and queues it for the index (or indexes it, in
+// TextIndexInline mode). It returns the text's id.
+func (ins *rowInserter) addText(ctx context.Context, p *preparedMessage) (int64, error) {
+	if ins.textSeq >= ins.textEnd {
+		return 0, errors.New("more texts than text numbers reserved")
+	}
+	ins.textSeq++
+	id := int64(ins.user)<<32 | ins.textSeq
+	if _, err := ins.insText.ExecContext(ctx, id, p.text); err != nil {
+		return 0, err
+	}
+	args := []any{id}
+	if ins.s.opt.TextIndex == TextIndexInline {
+		args = append(args, p.indexed)
+	}
+	if _, err := ins.insIndex.ExecContext(ctx, args...); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// insertRow inserts m as message uid of mb with the given MODSEQ and text
+// (0: none), and counts it into mb's counters, the blob references and
+// the keywords that finish records.
+func (ins *rowInserter) insertRow(ctx context.Context, mb *mailboxState, uid, modseq int64, m *engine.NewMessage, p *preparedMessage, textID int64) error {
+	res, err := ins.insMsg.ExecContext(ctx, mb.id, uid, modseq, int64(m.EmailID), p.flags.sys, p.flags.keywordText(),
+		nullTime(m.InternalDate), zoneOffset(m.InternalDate), nullTime(m.SentDate), m.Size, textID, p.blobs,
+		nonNil(m.Envelope), nonNil(m.Structure))
+	if err != nil {
+		return err
+	}
+	if len(m.Inline) > 0 {
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if _, err := ins.insInline.ExecContext(ctx, id, m.Inline); err != nil {
+			return err
+		}
+	}
+	if err := ins.blobs.add(p.blobs, 1); err != nil {
+		return err
+	}
+	mb.count(1, m.Size, p.flags.sys)
+	ins.keywords.add(p.flags.keywords)
+	return nil
+}
+
+// finish applies the blob references and keywords the rows added, gives
+// back text numbers reserved but not used, and saves mb's counters.
+func (ins *rowInserter) finish(ctx context.Context, mb *mailboxState) error {
+	if err := ins.blobs.apply(ctx, ins.tx); err != nil {
+		return err
+	}
+	if err := ins.keywords.record(ctx, ins.tx, mb.id); err != nil {
+		return err
+	}
+	if unused := ins.textEnd - ins.textSeq; unused > 0 {
+		if _, err := ins.tx.ExecContext(ctx, `UPDATE users SET text_seq = text_seq - ? WHERE id = ?`, unused, ins.user); err != nil {
+			return err
+		}
+	}
+	return mb.save(ctx, ins.tx)
+}
+
+// textsAdded tells the index worker about n texts committed by a write.
+func (s *Store) textsAdded(n int) {
+	if n == 0 {
+		return
+	}
+	if s.opt.TextIndex != TextIndexInline {
+		s.queued.Add(int64(n))
+	}
+	s.kickIndexer()
 }
 
 func nonNil(b []byte) []byte {

@@ -111,6 +111,8 @@ type Store struct {
 	// backgroundPending is whether the worker has work left (for tests).
 	backgroundPending atomic.Bool
 
+	hints textHints // LoadMessages' guesses at texts shared by copies
+
 	indexKick chan struct{}
 	stop      chan struct{}
 	done      chan struct{}

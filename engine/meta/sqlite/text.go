@@ -35,7 +35,15 @@ func foldText(s string) string {
 		}
 		b.WriteRune(unicode.ToLower(unicode.ToUpper(r)))
 	}
-	return b.String()
+	out := b.String()
+	// Case mapping can undo normalisation: "T" + U+0308 has no precomposed
+	// capital, but "t" + U+0308 composes to U+1E97. Normalising again keeps
+	// folding idempotent, so text folded twice (a migrated store) matches
+	// what a needle folded once finds.
+	if !norm.NFKC.IsNormalString(out) {
+		out = norm.NFKC.String(out)
+	}
+	return out
 }
 
 const (
