@@ -20,6 +20,9 @@ type IngestOptions struct {
 	MaxMessageSize int64 // larger messages are refused with ErrTooBig (default 64 MiB; 0 in a literal config means the default)
 	MaxTextExtract int64 // bytes of decoded text kept for SEARCH BODY/TEXT per message (default 1 MiB)
 	MaxHeaderBytes int   // a header block longer than this is cut there and the rest treated as body (default 8 MiB)
+	// Observer, if set, is told what each ingest stores (blob writes,
+	// dedup hits, bytes before and after compression).
+	Observer IngestObserver
 }
 
 func (o IngestOptions) withDefaults() IngestOptions {
@@ -51,6 +54,16 @@ type ingested struct {
 	inline []byte      // uncompressed inline bytes
 	root   mime.Header // the top-level header block, for delivery rules
 	msg    NewMessage  // everything but Structure and Inline
+	obs    IngestObserver
+}
+
+// compressInline compresses a row's inline bytes and reports both sizes.
+func (m *ingested) compressInline(z *zcodec, raw []byte) []byte {
+	out := z.compress(raw)
+	if m.obs != nil {
+		m.obs.InlineStored(int64(len(raw)), int64(len(out)))
+	}
+	return out
 }
 
 // message returns the row to commit: prefix (header fields a delivery adds
@@ -61,7 +74,7 @@ func (m *ingested) message(z *zcodec, prefix []byte) NewMessage {
 	msg.Blobs = append([]BlobID(nil), m.msg.Blobs...)
 	if len(prefix) == 0 {
 		msg.Structure = m.st.Encode()
-		msg.Inline = z.compress(m.inline)
+		msg.Inline = m.compressInline(z, m.inline)
 		return msg
 	}
 	p := int64(len(prefix))
@@ -93,7 +106,7 @@ func (m *ingested) message(z *zcodec, prefix []byte) NewMessage {
 	inline = append(append(inline, prefix...), m.inline...)
 	msg.Size += p
 	msg.Structure = st.Encode()
-	msg.Inline = z.compress(inline)
+	msg.Inline = m.compressInline(z, inline)
 	msg.HeaderText = headerText(mime.Header{Raw: prefix}) + msg.HeaderText
 	return msg
 }
@@ -432,8 +445,12 @@ func (b *blobSink) commit(in *ingester, layout *transfer.Layout) error {
 		b.w.Abort()
 		return fmt.Errorf("blob write: %w", err)
 	}
-	if _, err := b.w.Commit(in.ctx, BlobID(sum.Hash)); err != nil {
+	existed, err := b.w.Commit(in.ctx, BlobID(sum.Hash))
+	if err != nil {
 		return fmt.Errorf("blob commit: %w", err)
+	}
+	if o := in.opt.Observer; o != nil {
+		o.BlobStored(sum.DecodedSize, sum.StoredSize, existed)
 	}
 	seg := Segment{Kind: SegBlobRaw, Start: in.end(), Len: sum.DecodedSize, Blob: in.blobIndex(BlobID(sum.Hash))}
 	if layout != nil {
@@ -494,7 +511,7 @@ func (in *ingester) finish() (*ingested, error) {
 		BodyText:   in.text.String(),
 		SentDate:   sentDate(root),
 	}
-	return &ingested{st: st, inline: in.inline.Bytes(), root: root, msg: msg}, nil
+	return &ingested{st: st, inline: in.inline.Bytes(), root: root, msg: msg, obs: in.opt.Observer}, nil
 }
 
 func knownIdentityEncoding(enc string) bool {

@@ -227,6 +227,10 @@ func (cl *client) finish(ctx context.Context, name string, start time.Time, resp
 		// Interrupted: what failed now says nothing about the server.
 	case err != nil:
 		cl.run.rec.Failed(name, d, err.Error())
+	case resp.Status == "NO" && resp.Code == "EXPUNGEISSUED":
+		// Another client expunged a message this one asked for: a correct
+		// answer among concurrent sessions (RFC 5530), not a failure.
+		cl.run.rec.Done(name, d)
 	case resp.Status != "OK":
 		cl.run.rec.Failed(name, d, resp.Status+" "+resp.Text)
 	default:

@@ -52,6 +52,7 @@ func (s *session) appendMessage(ctx context.Context, ev imap.Event) {
 		}
 		s.p.Reject()
 		s.w.StatusResponse(ev.Tag, st.res, st.code, st.text)
+		s.answered(ev.Tag, st.res)
 	}
 	switch {
 	case s.state < stateAuth:

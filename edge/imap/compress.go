@@ -23,6 +23,7 @@ func (s *session) cmdCompress(tag string, a *imap.CompressCommand) status {
 		return no(imap.CodeCompressionActive, "compression is already active")
 	}
 	s.w.OK(tag, "", "DEFLATE active")
+	s.answered(tag, imap.OK)
 	if err := s.out.flush(); err != nil {
 		return deferred
 	}

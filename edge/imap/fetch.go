@@ -94,11 +94,16 @@ func (s *session) cmdFetch(ctx context.Context, a *imap.FetchCommand) status {
 		}
 	}
 	var failed status
+	expunged := false
 	err = s.e.Messages(ctx, s.user.ID, v.mb.ID, uids, func(m *engine.MessageMeta) error {
 		st, err := s.fetchOne(ctx, m, &plan, seen[m.UID], a.ChangedSince > 0)
 		if st.res != "" {
 			failed = st
 			return errStopFetch
+		}
+		if errors.Is(err, errExpungedMeanwhile) {
+			expunged = true
+			return nil
 		}
 		return err
 	})
@@ -114,11 +119,19 @@ func (s *session) cmdFetch(ctx context.Context, a *imap.FetchCommand) status {
 		return deferred
 	case err != nil:
 		return s.storeError(ctx, "fetch", err)
+	case expunged:
+		// Another session expunged a message between reading its row and
+		// its content: the rest is answered, the client learns why one is
+		// missing and sees the EXPUNGE at its next command (RFC 5530).
+		return no(imap.CodeExpungeIssued, "some messages were expunged meanwhile")
 	}
 	return ok("FETCH completed")
 }
 
-var errStopFetch = errors.New("fetch stopped")
+var (
+	errStopFetch         = errors.New("fetch stopped")
+	errExpungedMeanwhile = errors.New("message expunged meanwhile")
+)
 
 // markSeen sets \Seen on the unseen messages of uids before their bodies
 // are sent (a non-PEEK body fetch, RFC 9051 6.4.5); it returns those
@@ -168,6 +181,9 @@ func (s *session) fetchOne(ctx context.Context, m *engine.MessageMeta, plan *fet
 	if plan.body {
 		var err error
 		if msg, err = s.e.OpenMessage(ctx, s.user.ID, v.mb.ID, m); err != nil {
+			if errors.Is(err, engine.ErrNotFound) {
+				return status{}, errExpungedMeanwhile
+			}
 			return status{}, fmt.Errorf("open message %d: %w", m.UID, err)
 		}
 		defer msg.Close()
@@ -186,6 +202,8 @@ func (s *session) fetchOne(ctx context.Context, m *engine.MessageMeta, plan *fet
 				sections[i].nil = true
 			case errors.Is(err, engine.ErrUnknownCTE):
 				return no(imap.CodeUnknownCTE, fmt.Sprintf("message %d: part %s has an unknown content transfer encoding", seq, it.Section)), nil
+			case errors.Is(err, engine.ErrNotFound):
+				return status{}, errExpungedMeanwhile
 			default:
 				return status{}, fmt.Errorf("section of message %d: %w", m.UID, err)
 			}

@@ -49,13 +49,15 @@ type serverOptions struct {
 	noPlain    bool // keep LOGINDISABLED on plaintext
 	limits     netloop.LimitConfig
 	maxInbound int // 0: productionMaxInbound
+	wrapMeta   func(engine.MetaStore) engine.MetaStore
 }
 
 func newTestServer(t testing.TB, opt serverOptions) *testServer {
 	t.Helper()
 	env := enginekit.Open(t, enginekit.Options{
-		Ingest: opt.ingest,
-		Meta:   metasqlite.Options{TextIndex: metasqlite.TextIndexInline},
+		Ingest:   opt.ingest,
+		Meta:     metasqlite.Options{TextIndex: metasqlite.TextIndexInline},
+		WrapMeta: opt.wrapMeta,
 	})
 	e, dir := env.Engine, env.Dir
 	u, err := e.CreateUser(context.Background(), testUser, testPassword, opt.quota)
@@ -235,7 +237,6 @@ func must(t testing.TB, err error) {
 }
 
 // productionMaxInbound is the held-input room `eider serve` gives IMAP
-// connections (cmd/eider/edges.go): input that arrives while a command runs,
-// such as a literal sent right after a continuation written by a worker that
-// has not resumed input yet.
+// connections (cmd/eider/edges.go): input a client pipelines while a
+// command runs (LITERAL+ uploads, bursts of FETCH/STORE).
 const productionMaxInbound = 1 << 20

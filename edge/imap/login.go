@@ -22,15 +22,18 @@ func (s *session) cmdLogin(ctx context.Context, tag string, a *imap.LoginCommand
 func (s *session) login(ctx context.Context, tag, name, password string) status {
 	u, err := s.e.Authenticate(ctx, name, password)
 	if errors.Is(err, engine.ErrAuthFailed) {
+		s.authObserved(netloop.AuthFailure)
 		return s.loginFailed(tag, name)
 	}
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log().Error("authentication backend failed", "err", err)
 		}
+		s.authObserved(netloop.AuthError)
 		return no(imap.CodeUnavailable, "authentication is temporarily unavailable")
 	}
 	if err := s.h.cfg.Limits.AcquireUser(u.Name); err != nil {
+		s.authObserved(netloop.AuthRefused)
 		if errors.Is(err, netloop.ErrTooManySessions) {
 			s.log().Info("session limit reached", "user", u.Name)
 			return no(imap.CodeLimit, "too many sessions for this user")
@@ -49,6 +52,7 @@ func (s *session) login(ctx context.Context, tag, name, password string) status 
 	s.user = u
 	s.state = stateAuth
 	s.authFails = 0
+	s.authObserved(netloop.AuthSuccess)
 	unsub := s.e.Notifier().Subscribe(u.ID, s.onChange)
 	s.mu.Lock()
 	if s.closed {
@@ -67,6 +71,7 @@ func (s *session) loginFailed(tag, name string) status {
 	s.log().Info("login failed", "login", truncate(name, 64), "failures", s.authFails)
 	answer := func() {
 		s.w.NO(tag, imap.CodeAuthenticationFailed, "invalid credentials")
+		s.answered(tag, imap.NO)
 		if s.authFails >= s.h.cfg.MaxAuthFailures {
 			s.bye("too many failed logins")
 			s.stop = true

@@ -29,9 +29,10 @@ type output struct {
 	buf      []byte
 	blocking bool // a worker owns the session: writes may wait for the client
 
-	zw   *flate.Writer
-	zbuf bytes.Buffer // compressed bytes not yet sent
-	err  error
+	zw        *flate.Writer
+	zbuf      bytes.Buffer // compressed bytes not yet sent
+	unflushed bool         // zw holds input not yet ended by a sync flush
+	err       error
 }
 
 // Write gathers p; it implements io.Writer for imap.Writer.
@@ -52,25 +53,54 @@ func (o *output) Write(p []byte) (int, error) {
 // block with a sync flush.
 func (o *output) flush() error { return o.send(true) }
 
-func (o *output) send(final bool) error {
+// take returns what a final flush would send, for the caller to hand to
+// the connection itself (Conn.ResumeWith). The bytes are valid until the
+// next write.
+func (o *output) take() ([]byte, error) {
+	data, err := o.pending(true)
+	if err != nil {
+		return nil, err
+	}
+	if o.zw != nil {
+		o.zbuf.Reset() // Reset keeps the bytes; the next write overwrites them
+	} else {
+		o.buf = o.buf[:0]
+	}
+	return data, nil
+}
+
+// pending returns the bytes ready to go (deflated with compression, with a
+// sync flush when final). They stay in o.buf or o.zbuf; the caller empties it.
+func (o *output) pending(final bool) ([]byte, error) {
 	if o.err != nil {
 		o.buf = o.buf[:0]
-		return o.err
+		return nil, o.err
 	}
-	data := o.buf
-	if o.zw != nil {
-		if len(data) > 0 {
-			if _, err := o.zw.Write(data); err != nil {
-				return o.fail(fmt.Errorf("deflate: %w", err))
-			}
-		}
-		if final && (len(data) > 0 || o.zbuf.Len() > 0) {
-			if err := o.zw.Flush(); err != nil {
-				return o.fail(fmt.Errorf("deflate: %w", err))
-			}
+	if o.zw == nil {
+		return o.buf, nil
+	}
+	if len(o.buf) > 0 {
+		if _, err := o.zw.Write(o.buf); err != nil {
+			return nil, o.fail(fmt.Errorf("deflate: %w", err))
 		}
 		o.buf = o.buf[:0]
-		data = o.zbuf.Bytes()
+		o.unflushed = true
+	}
+	if final && o.unflushed {
+		if err := o.zw.Flush(); err != nil {
+			return nil, o.fail(fmt.Errorf("deflate: %w", err))
+		}
+		o.unflushed = false
+	}
+	return o.zbuf.Bytes(), nil
+}
+
+func (o *output) send(final bool) error {
+	data, err := o.pending(final)
+	if err != nil {
+		return err
+	}
+	if o.zw != nil {
 		defer o.zbuf.Reset()
 	} else {
 		defer func() { o.buf = o.buf[:0] }()
@@ -78,7 +108,6 @@ func (o *output) send(final bool) error {
 	if len(data) == 0 {
 		return nil
 	}
-	var err error
 	if o.blocking {
 		_, err = o.conn.Writer(o.ctx).Write(data)
 	} else {

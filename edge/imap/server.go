@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/eidermail/eider/edge/netloop"
 	"github.com/eidermail/eider/engine"
 )
@@ -51,6 +53,15 @@ type Config struct {
 	// MaxCommandBytes bounds one command's lines and buffered literals
 	// (APPEND data excluded); default 1 MiB.
 	MaxCommandBytes int
+
+	// Registerer receives the command, authentication, IDLE and
+	// notifier-lag metrics (see metrics.go); nil records none.
+	Registerer prometheus.Registerer
+	// AccessLog logs one line per command: its name, tag, result and
+	// duration. FETCHes of message content are left out unless
+	// AccessLogFetchBodies is set too, so that downloads do not flood the log.
+	AccessLog            bool
+	AccessLogFetchBodies bool
 }
 
 func (cfg *Config) setDefaults(e *engine.Engine) {
@@ -93,9 +104,10 @@ func (cfg *Config) setDefaults(e *engine.Engine) {
 // Handler is the IMAP protocol for a netloop.Server: one session per
 // connection, driven by the event loop, with store calls on the worker pool.
 type Handler struct {
-	e   *engine.Engine
-	cfg Config
-	log *slog.Logger
+	e       *engine.Engine
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
 
 	sessions atomic.Int64
 }
@@ -103,7 +115,7 @@ type Handler struct {
 // NewServer returns the IMAP handler over e. Pass it as netloop.Config.Handler.
 func NewServer(e *engine.Engine, cfg Config) *Handler {
 	cfg.setDefaults(e)
-	return &Handler{e: e, cfg: cfg, log: cfg.Logger}
+	return &Handler{e: e, cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registerer)}
 }
 
 // Open starts a session: it writes the greeting and returns the state

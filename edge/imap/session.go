@@ -81,6 +81,7 @@ type session struct {
 
 	out output
 	w   *imap.Writer
+	cmd cmdTrack // the command awaiting its tagged response (metrics.go)
 
 	mu          sync.Mutex
 	holds       uint8
@@ -216,6 +217,7 @@ func (s *session) OnClose(err error) {
 	if slot != "" {
 		s.h.cfg.Limits.ReleaseUser(slot)
 	}
+	s.abandoned()
 	s.h.sessions.Add(-1)
 	if err != nil && !errors.Is(err, netloop.ErrServerClosed) {
 		s.log().Debug("connection closed", "err", err)
@@ -261,6 +263,30 @@ func (s *session) release(r uint8) {
 	}
 }
 
+// releaseWith is release with the worker's last output, which is queued
+// before input is released (see netloop.Conn.ResumeWith). outErr is the
+// output's failure, if any: the connection is then closing anyway.
+func (s *session) releaseWith(r uint8, tail []byte, outErr error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.holds&r == 0 || s.holds&^r != 0 || outErr != nil {
+		if len(tail) > 0 && outErr == nil {
+			_ = s.conn.Write(tail)
+		}
+		if s.holds&r != 0 {
+			s.holds &^= r
+			if s.holds == 0 {
+				s.conn.Resume()
+			}
+		}
+		return
+	}
+	s.holds &^= r
+	if err := s.conn.ResumeWith(tail); err != nil {
+		s.log().Debug("resume", "err", err)
+	}
+}
+
 // ---- driving the parser ----
 
 // driveLoop runs on the event loop: it answers what needs no store call
@@ -299,6 +325,20 @@ func (s *session) drive(ctx context.Context) {
 		ev, err := s.p.Next()
 		if err == nil && ev.Kind == imap.EventNeedMore {
 			return
+		}
+		if err == nil && ev.Kind == imap.EventCommand {
+			s.begin(ev.Command)
+		} else if err == nil && ev.Kind == imap.EventAppendMessage && s.app == nil {
+			// APPEND is timed from its first message on, and counted
+			// even when refused before the literal.
+			s.begin(&imap.Command{Tag: ev.Tag, Name: "APPEND"})
+		}
+		if onLoop && err == nil && ev.Kind == imap.EventAppendData {
+			// Message bytes write nothing, so they need no output lock: a
+			// worker finishing its turn may still hold it, and handing the
+			// upload to a worker would hold the connection's input.
+			s.handle(ctx, ev, err)
+			continue
 		}
 		if onLoop && (s.needsWorker(ev, err) || !s.lockOnLoop()) {
 			if s.loopLocked {
@@ -345,6 +385,7 @@ func (s *session) busy(ev imap.Event, err error) {
 	s.log().Warn("worker pool full")
 	if err == nil && ev.Kind == imap.EventCommand {
 		s.w.NO(ev.Tag, imap.CodeUnavailable, "server busy, try again")
+		s.answered(ev.Tag, imap.NO)
 		return
 	}
 	s.w.Bye(imap.CodeUnavailable, "server busy, try again later")
@@ -375,7 +416,11 @@ func (s *session) handle(ctx context.Context, ev imap.Event, err error) {
 	case imap.EventDone:
 		s.idleDone(ctx, ev.Tag)
 	case imap.EventAuthResponse:
+		cancelled := ev.Cancel && s.sasl != nil
 		s.saslResponse(ctx, ev)
+		if cancelled {
+			s.answered("", imap.BAD) // a cancelled exchange is answered BAD
+		}
 	case imap.EventCommand:
 		s.command(ctx, ev.Command)
 	}
@@ -400,7 +445,7 @@ func (s *session) runWorker(ctx context.Context, fn func(ctx context.Context)) {
 	s.exec.Lock()
 	s.out.mu.Lock()
 	s.out.blocking, s.out.ctx = true, ctx
-	suspended := false
+	suspended, released := false, false
 	defer func() {
 		if r := recover(); r != nil {
 			s.log().Error("session panic", "panic", r, "stack", string(debug.Stack()))
@@ -416,7 +461,7 @@ func (s *session) runWorker(ctx context.Context, fn func(ctx context.Context)) {
 		}
 		s.out.mu.Unlock()
 		s.exec.Unlock()
-		if !suspended {
+		if !suspended && !released {
 			s.release(holdCommand)
 		}
 	}()
@@ -437,10 +482,22 @@ func (s *session) runWorker(ctx context.Context, fn func(ctx context.Context)) {
 	if s.shutdown.Load() && !s.stop {
 		s.bye("server shutting down")
 	}
-	s.out.flush()
+	suspended = s.suspended
+	if suspended {
+		s.out.flush()
+		s.idleRelease()
+		s.out.blocking = false
+		return
+	}
+	// The last output may ask for a literal ("+ Ready"): it goes out in the
+	// same loop step that releases input, so the client's answer can never
+	// pile up as held input. After this the loop may drive the parser, so
+	// nothing below touches it.
+	tail, err := s.out.take()
 	s.idleRelease()
 	s.out.blocking = false
-	suspended = s.suspended
+	released = true
+	s.releaseWith(holdCommand, tail, err)
 }
 
 // continueLater ends the current worker's turn without releasing the
@@ -494,12 +551,15 @@ func (s *session) parseError(ctx context.Context, err error) {
 		tag := s.idleTag
 		s.endIdle(ctx)
 		s.w.BAD(tag, "", "expected DONE")
+		s.answered(tag, imap.BAD)
 	case s.sasl != nil:
 		tag := s.sasl.tag
 		s.sasl = nil
 		s.w.BAD(tag, "", pe.ResponseText())
+		s.answered(tag, imap.BAD)
 	default:
 		s.w.RejectCommand(pe)
+		s.rejected(pe)
 	}
 	if pe.Fatal {
 		s.stop = true
@@ -555,6 +615,7 @@ func (s *session) finish(ctx context.Context, tag, name string, st status) {
 		s.update(ctx, expungeAllowedAfter(name))
 	}
 	s.w.StatusResponse(tag, st.res, st.code, st.text)
+	s.answered(tag, st.res)
 }
 
 // stateFor is the least state a command needs.

@@ -22,5 +22,6 @@ func (s *session) startTLS(tag string) status {
 		return no(imap.CodeUnavailable, "TLS is not available")
 	}
 	s.p.Discard()
+	s.answered(tag, imap.OK) // the OK went out with StartTLS
 	return deferred
 }

@@ -17,6 +17,7 @@ import (
 // committed the change, possibly this session's own worker), so it only
 // flips flags and, during IDLE, queues an update job.
 func (s *session) onChange(ev engine.ChangeEvent) {
+	s.notifyLag(ev)
 	sel := s.selectedID.Load()
 	if sel == 0 || (ev.Mailbox != engine.AnyMailbox && int64(ev.Mailbox) != sel) {
 		return

@@ -21,6 +21,9 @@ type delivery struct {
 	prior []recipient // recipients accepted before the message started
 	job   *rcptJob    // lookups still in flight when it started (BDAT pipelined behind RCPT)
 	start time.Time
+	// Set by the loop at each end of data, read once ended is closed.
+	endAt   time.Time
+	chunked bool
 
 	mu         sync.Mutex
 	ended      chan struct{} // closed by finish or abandon
@@ -233,12 +236,14 @@ func (d *delivery) run(connCtx context.Context) {
 	}
 	var out []byte
 	delivered, failed := 0, 0
+	codes := make([]int, 0, len(rcpts))
 	for i, r := range rcpts {
 		var rr engine.DeliveryResult
 		if err == nil && i < len(res) {
 			rr = res[i]
 		}
 		reply := d.reply(refusal, r, rr, err)
+		codes = append(codes, reply.Code)
 		if reply.Code/100 == 2 {
 			delivered++
 		} else {
@@ -249,6 +254,7 @@ func (d *delivery) run(connCtx context.Context) {
 		}
 		out = reply.AppendTo(out)
 	}
+	d.observe(codes, size, refusal != nil)
 	switch {
 	case refusal != nil:
 		log.Info("lmtp: message refused", "reply", refusal.Code)

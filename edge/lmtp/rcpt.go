@@ -29,6 +29,7 @@ type rcptItem struct {
 // rcpt answers a RCPT command and every complete RCPT pipelined behind it
 // in one job: recipients resolve through the store, which may block.
 func (s *session) rcpt(first smtp.Command) {
+	start := time.Now()
 	batch := []rcptItem{s.checkRcpt(first)}
 	for len(batch) < maxRcptBatch && s.nextIsRcpt() {
 		ev, err := s.parser.Next()
@@ -59,6 +60,7 @@ func (s *session) rcpt(first smtp.Command) {
 	if lookups == 0 {
 		for _, it := range batch {
 			s.reply(*it.reply)
+			s.observe(smtp.VerbRCPT, it.reply.Code, start)
 		}
 		return
 	}
@@ -76,6 +78,7 @@ func (s *session) rcpt(first smtp.Command) {
 				r = &rr
 			}
 			out = r.AppendTo(out)
+			s.observe(smtp.VerbRCPT, r.Code, start)
 		}
 		s.jobDone(job, out)
 	}
@@ -90,6 +93,7 @@ func (s *session) rcpt(first smtp.Command) {
 				r = &smtp.Reply{Code: 451, Enhanced: "4.3.2", Lines: []string{"System busy, try again later"}}
 			}
 			out = r.AppendTo(out)
+			s.observe(smtp.VerbRCPT, r.Code, start)
 		}
 		s.jobDone(job, out)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/eidermail/eider/codec/smtp"
 	"github.com/eidermail/eider/edge/netloop"
 	"github.com/eidermail/eider/engine"
@@ -50,6 +52,12 @@ type Config struct {
 	// IdleTimeout closes a connection whose client stays silent this long.
 	// Default 5 minutes (RFC 5321 4.5.3.2.7).
 	IdleTimeout time.Duration
+
+	// Registerer receives the command and delivery metrics (see
+	// metrics.go); nil records none.
+	Registerer prometheus.Registerer
+	// AccessLog logs one line per command: its name, reply and duration.
+	AccessLog bool
 }
 
 // server is the netloop.Handler of LMTP.
@@ -60,6 +68,7 @@ type server struct {
 	log     *slog.Logger
 	maxSize int64
 	junk    []engine.JunkRule
+	metrics *metrics
 }
 
 // NewServer returns the LMTP protocol handler for a netloop.Server.
@@ -96,7 +105,7 @@ func NewServer(e *engine.Engine, cfg Config) netloop.Handler {
 	if junk == nil {
 		junk = engine.DefaultJunkRules()
 	}
-	return &server{e: e, cfg: cfg, pool: cfg.Pool, log: cfg.Logger, maxSize: maxSize, junk: junk}
+	return &server{e: e, cfg: cfg, pool: cfg.Pool, log: cfg.Logger, maxSize: maxSize, junk: junk, metrics: newMetrics(cfg.Registerer)}
 }
 
 // Open greets a new connection.

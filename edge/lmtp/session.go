@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/eidermail/eider/codec/smtp"
 	"github.com/eidermail/eider/edge/netloop"
@@ -27,6 +28,8 @@ type session struct {
 	yield   bool   // stop reading input: paused, TLS starts or the session ends
 	handoff bool   // a delivery paused the connection; its goroutine resumes it
 	quit    bool
+
+	lastCode int // the code of the last reply queued, for command metrics (metrics.go)
 
 	greeted bool // LHLO seen since the connection (or TLS) started
 	tx      transaction
@@ -74,7 +77,7 @@ type recipient struct {
 	to    engine.Recipient
 }
 
-func (s *session) logger() *slog.Logger { return s.c.Logger().With("proto", "lmtp") }
+func (s *session) logger() *slog.Logger { return s.c.Logger() } // netloop's, which names the protocol
 
 // OnData runs the parser over the client's bytes and consumes everything:
 // message bytes go straight to the delivery's spool. It stops early only
@@ -116,13 +119,25 @@ func (s *session) OnData(p []byte) int {
 }
 
 func (s *session) handle(ev smtp.Event, err error) {
+	start := time.Now()
+	s.lastCode = 0
 	if err != nil {
 		s.commandError(err)
+		var ce *smtp.CommandError
+		if errors.As(err, &ce) {
+			s.observe(ce.Verb, s.lastCode, start)
+		} else {
+			s.observe("", s.lastCode, start)
+		}
 		return
 	}
 	switch ev.Kind {
 	case smtp.EventCommand:
 		s.command(ev.Command)
+		// RCPT is answered by its lookup, BDAT at the end of its chunk.
+		if v := ev.Command.Verb; v != smtp.VerbRCPT && v != smtp.VerbBDAT {
+			s.observe(v, s.lastCode, start)
+		}
 	case smtp.EventData:
 		if s.chunkRefusal == nil && s.tx.d != nil {
 			s.tx.d.sp.Write(ev.Data)
@@ -132,7 +147,14 @@ func (s *session) handle(ev smtp.Event, err error) {
 			s.tx.d.sp.Abort(engine.ErrTooBig)
 		}
 	case smtp.EventDataEnd:
+		d := s.tx.d
+		if d != nil {
+			d.endAt, d.chunked = start, ev.End.Chunked
+		}
 		s.dataEnd(ev.End)
+		if ev.End.Chunked && s.lastCode != 0 {
+			s.observe(smtp.VerbBDAT, s.lastCode, start) // else the delivery answers it
+		}
 	}
 }
 
@@ -201,7 +223,10 @@ func (s *session) collect() {
 }
 
 // reply queues a reply for the next flush.
-func (s *session) reply(r smtp.Reply) { s.out = r.AppendTo(s.out) }
+func (s *session) reply(r smtp.Reply) {
+	s.lastCode = r.Code
+	s.out = r.AppendTo(s.out)
+}
 
 // flush writes the queued replies in one write: pipelined commands get
 // their answers in one segment.
@@ -308,6 +333,7 @@ func (s *session) startTLS() {
 		s.reply(smtp.Reply{Code: 454, Enhanced: "4.7.0", Lines: []string{"TLS not available"}})
 		return
 	}
+	s.lastCode = ready.Code
 	// RFC 3207 4.2: forget everything learnt before TLS; the client greets again.
 	s.greeted = false
 	s.reset()

@@ -87,7 +87,8 @@ type Conn struct {
 	wmu     sync.Mutex // orders writes against mode switches
 	wmode   writeMode
 	tlsConn *tls.Conn
-	pendOut []byte // written during the STARTTLS handshake
+	tlsTr   *tlsTransport // tlsConn's transport
+	pendOut []byte        // written during the STARTTLS handshake
 
 	mu       sync.Mutex
 	timer    *time.Timer
@@ -296,6 +297,52 @@ func (c *Conn) Resume() {
 	c.runOnLoop(c.resumed)
 }
 
+// ResumeWith queues reply and ends Pause in one step. A worker whose last
+// output invites the client to send (an IMAP "+" continuation before a
+// literal) uses it instead of Write then Resume: between those two calls
+// the client's answer could arrive while input is still held, and a large
+// literal would overflow Config.MaxInbound. Here input is released on the
+// loop right after reply went to the socket, before the loop can read an
+// answer. reply is copied; it goes after everything written before.
+func (c *Conn) ResumeWith(reply []byte) error {
+	if len(reply) == 0 || c.flags.Load()&flagPaused == 0 {
+		err := c.Write(reply)
+		c.Resume()
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	var b []byte
+	switch c.wmode {
+	case writePlain:
+		b = bytes.Clone(reply)
+	case writeTLS:
+		// The records crypto/tls writes are gathered and sent in one
+		// piece, so that one callback follows all of them.
+		t := c.tlsTr
+		t.mu.Lock()
+		t.gather = []byte{}
+		t.mu.Unlock()
+		_, err := c.tlsConn.Write(reply)
+		t.mu.Lock()
+		b, t.gather = t.gather, nil
+		t.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("netloop: write: %w", err)
+		}
+	default:
+		c.Resume()
+		return ErrConnClosed
+	}
+	return c.sendRawThen(b, func() {
+		if c.flags.And(^flagPaused)&flagPaused == 0 {
+			return
+		}
+		c.lastRead.Store(time.Now().UnixNano())
+		c.resumed()
+	})
+}
+
 // runOnLoop runs fn on the connection's event loop. It returns false when the
 // loops are stopped.
 func (c *Conn) runOnLoop(fn func()) bool {
@@ -311,7 +358,11 @@ func (c *Conn) runOnLoop(fn func()) bool {
 }
 
 // sendRaw hands bytes the caller owns to gnet.
-func (c *Conn) sendRaw(b []byte) error {
+func (c *Conn) sendRaw(b []byte) error { return c.sendRawThen(b, nil) }
+
+// sendRawThen is sendRaw with then run on the loop right after gnet took
+// the bytes (not when a write failed).
+func (c *Conn) sendRawThen(b []byte, then func()) error {
 	if c.closed.Load() {
 		return ErrConnClosed
 	}
@@ -329,6 +380,9 @@ func (c *Conn) sendRaw(b []byte) error {
 	}
 	err := c.gc.AsyncWrite(b, func(_ gnet.Conn, err error) error {
 		c.written(n, err)
+		if err == nil && then != nil {
+			then()
+		}
 		return nil
 	})
 	c.srv.leaveLoops()
@@ -361,6 +415,7 @@ func (c *Conn) waitWritable(ctx context.Context) error {
 	if int64(c.OutboundBuffered()) <= high {
 		return nil
 	}
+	c.ln.m.stalled()
 	low := high / 2
 	backoff := 200 * time.Microsecond
 	for {
@@ -497,6 +552,7 @@ func (c *Conn) onOpen(gc gnet.Conn) {
 	c.lastRead.Store(time.Now().UnixNano())
 	c.idleNs.Store(int64(c.srv.cfg.IdleTimeout))
 	c.srv.register(c)
+	c.ln.m.opened()
 	if c.expectProxy {
 		c.phase = phaseHeader
 		c.setPhaseDeadline(c.srv.cfg.HeaderTimeout)
@@ -571,6 +627,7 @@ func (c *Conn) onHeaderBytes(data []byte) {
 	}
 	if err := c.acquireIP(); err != nil {
 		c.Logger().Info("netloop: connection refused", "reason", err.Error())
+		c.ln.m.refuse(err)
 		if msg := c.srv.refusal(c.ln, err); len(msg) > 0 {
 			_, _ = c.gc.Write(msg)
 		}
@@ -618,18 +675,22 @@ func (c *Conn) receive(p []byte) {
 	if c.closing || c.flags.Load()&(flagStartTLS|flagCloseReq) != 0 {
 		return // after STARTTLS this is pipelined cleartext: dropped
 	}
-	if len(c.held) == 0 && c.flags.Load()&flagPaused == 0 {
+	if c.flags.Load()&flagPaused != 0 {
+		if len(c.held)+len(p) > c.srv.cfg.MaxInbound {
+			c.fail(ErrInboundOverflow)
+			return
+		}
+		c.held = append(c.held, p...)
+		return
+	}
+	if len(c.held) == 0 {
 		c.deliver(p, false)
 		return
 	}
-	if len(c.held)+len(p) > c.srv.cfg.MaxInbound {
-		c.fail(ErrInboundOverflow)
-		return
-	}
+	// What deliver leaves unconsumed is judged against the limit, not
+	// what arrived: a session consuming as fast as bytes come holds none.
 	c.held = append(c.held, p...)
-	if c.flags.Load()&flagPaused == 0 {
-		c.deliver(c.held, true)
-	}
+	c.deliver(c.held, true)
 }
 
 func (c *Conn) canDeliver() bool {
@@ -732,6 +793,7 @@ func (c *Conn) onClose(err error) {
 		c.callClose(reason)
 	}
 	c.srv.unregister(c)
+	c.ln.m.closedFor(reason)
 	if c.srv.log.Enabled(context.Background(), slog.LevelDebug) {
 		c.Logger().Debug("netloop: connection closed", "reason", errString(reason))
 	}
@@ -810,6 +872,7 @@ func (c *Conn) timedOut() {
 		case phaseHeader:
 			c.fail(ErrHeaderTimeout)
 		default:
+			c.ln.m.handshakeDone(ErrHandshakeTimeout, 0)
 			c.fail(ErrHandshakeTimeout)
 		}
 		return

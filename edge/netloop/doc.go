@@ -34,7 +34,10 @@
 // the next bytes, so sessions need no read buffer of their own. Blocking work
 // goes to a Pool; Conn.Pause marks the command in flight (input is held,
 // the idle timer stops, graceful shutdown waits for it) and Conn.Resume ends
-// it.
+// it. A worker whose last reply invites the client to send more (an IMAP "+"
+// continuation) ends it with Conn.ResumeWith(reply) instead: input is
+// released on the loop right after the reply reaches the socket, so the
+// client's answer is never held.
 //
 // Conn.Write is asynchronous and safe from any goroutine: it copies the bytes
 // and queues them on the loop. For large responses Conn.Writer returns an

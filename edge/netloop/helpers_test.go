@@ -76,11 +76,22 @@ func (h *echoHandler) nextCloseErr(t testing.TB) error {
 }
 
 type echoSession struct {
-	h *echoHandler
-	c *Conn
+	h       *echoHandler
+	c       *Conn
+	literal int // bytes of a LITERAL still to take
+	took    int
 }
 
 func (s *echoSession) OnData(p []byte) int {
+	if s.literal > 0 {
+		n := min(len(p), s.literal)
+		s.literal -= n
+		s.took += n
+		if s.literal == 0 {
+			_ = s.c.Write(fmt.Appendf(nil, "OK literal %d\r\n", s.took))
+		}
+		return n
+	}
 	i := bytes.IndexByte(p, '\n')
 	if i < 0 {
 		return 0
@@ -136,6 +147,17 @@ func (s *echoSession) command(line []byte) {
 			}
 			_ = c.Write([]byte("\r\nOK big done\r\n"))
 		})
+	case "LITERAL":
+		// A worker asks for n bytes the way IMAP asks for a literal.
+		n, _ := strconv.Atoi(arg)
+		c.Pause()
+		err := s.h.pool.Submit(c.Context(), func() {
+			s.literal, s.took = n, 0
+			_ = c.ResumeWith([]byte("+ go\r\n"))
+		})
+		if err != nil {
+			c.Resume()
+		}
 	case "IDLE":
 		ms, _ := strconv.Atoi(arg)
 		c.SetIdleTimeout(time.Duration(ms) * time.Millisecond)

@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // PoolConfig configures a Pool. Zero fields take defaults.
@@ -26,6 +28,10 @@ type PoolConfig struct {
 	ObserveWait func(time.Duration)
 	// Logger receives job panics. Default slog.Default().
 	Logger *slog.Logger
+	// Registerer receives the pool's metrics: queue depth, busy workers,
+	// job counters and the queue wait histogram. Nil records none; one
+	// pool per registry.
+	Registerer prometheus.Registerer
 }
 
 // PoolStats is a snapshot of a Pool's counters.
@@ -76,7 +82,18 @@ func NewPool(cfg PoolConfig) *Pool {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Pool{cfg: cfg, jobs: make(chan poolJob, cfg.QueueLimit)}
+	p := &Pool{cfg: cfg, jobs: make(chan poolJob, cfg.QueueLimit)}
+	if cfg.Registerer != nil {
+		wait := registerPoolMetrics(cfg.Registerer, p)
+		observe := cfg.ObserveWait
+		p.cfg.ObserveWait = func(d time.Duration) {
+			wait.Observe(d.Seconds())
+			if observe != nil {
+				observe(d)
+			}
+		}
+	}
+	return p
 }
 
 // Submit queues fn to run on a worker and returns at once; it never blocks,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Mode says how a listener's connections start.
@@ -134,6 +135,10 @@ type Config struct {
 	Limits *Limits
 	// Logger receives structured logs; default slog.Default().
 	Logger *slog.Logger
+	// Registerer receives the connection metrics (accepted, open, closed,
+	// refused, TLS handshakes, output stalls) labelled by listener name;
+	// nil records none. Servers may share one.
+	Registerer prometheus.Registerer
 
 	// EventLoops is the number of gnet event loops; default runtime.NumCPU().
 	EventLoops int
@@ -232,6 +237,7 @@ const (
 type boundListener struct {
 	Listener
 	ln net.Listener
+	m  *listenerMetrics // nil without a Registerer
 }
 
 // NewServer validates cfg and binds every listener, so that an address in use
@@ -263,6 +269,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.TrustedProxies[i] = cfg.TrustedProxies[i].Masked()
 	}
 	s.cfg.TrustedProxies = cfg.TrustedProxies
+	metrics := newServerMetrics(cfg.Registerer)
 	for _, l := range cfg.Listeners {
 		if l.Name == "" {
 			l.Name = l.Addr
@@ -285,7 +292,7 @@ func NewServer(cfg Config) (*Server, error) {
 			s.closeListeners()
 			return nil, fmt.Errorf("netloop: listener %q: %w", l.Name, err)
 		}
-		s.lns = append(s.lns, &boundListener{Listener: l, ln: ln})
+		s.lns = append(s.lns, &boundListener{Listener: l, ln: ln, m: metrics.forListener(l.Name)})
 	}
 	return s, nil
 }
@@ -512,6 +519,7 @@ func (s *Server) acceptLoop(bl *boundListener) {
 // admit applies the limits that can be decided from the socket alone and
 // hands the connection to an event loop.
 func (s *Server) admit(bl *boundListener, nc net.Conn) {
+	bl.m.accept()
 	local := nc.LocalAddr()
 	if ua, ok := local.(*net.UnixAddr); ok {
 		// gnet renames the local address of an enrolled Unix socket in place.
@@ -522,6 +530,7 @@ func (s *Server) admit(bl *boundListener, nc net.Conn) {
 	trusted := bl.Proxy != ProxyOff && s.isTrusted(c.remote)
 	if bl.Proxy == ProxyRequired && !trusted {
 		s.log.Info("netloop: connection refused", "listener", bl.Name, "remote", c.remote.String(), "reason", ErrUntrustedPeer.Error())
+		bl.m.refuse(ErrUntrustedPeer)
 		_ = nc.Close()
 		return
 	}
@@ -548,6 +557,7 @@ func (s *Server) admit(bl *boundListener, nc net.Conn) {
 }
 
 func (s *Server) refuse(bl *boundListener, nc net.Conn, reason error) {
+	bl.m.refuse(reason)
 	s.log.Info("netloop: connection refused", "listener", bl.Name, "remote", nc.RemoteAddr().String(), "reason", reason.Error())
 	if msg := s.refusal(bl, reason); len(msg) > 0 {
 		// A fresh socket's send buffer is empty: this write does not block.

@@ -922,3 +922,30 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// TestResumeWithLargeAnswer: a worker asks for more than Config.MaxInbound
+// bytes with ResumeWith and the client sends them the moment it reads the
+// request. Input is released before the loop can read that answer, so none
+// of it is held and the connection survives, in plaintext and over TLS.
+func TestResumeWithLargeAnswer(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.MaxInbound = 4 << 10 })
+	payload := bytes.Repeat([]byte("x"), 512<<10)
+	for name, dial := range map[string]func(t *testing.T) *client{
+		"plain": func(t *testing.T) *client { return dialPlain(t, ts.plain) },
+		"tls":   func(t *testing.T) *client { return ts.dialTLS(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dial(t)
+			c.expect("* OK echo ready\r\n")
+			for range 30 {
+				c.send(fmt.Sprintf("LITERAL %d\r\n", len(payload)))
+				c.expect("+ go\r\n")
+				_ = c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				if _, err := c.nc.Write(payload); err != nil {
+					t.Fatal(err)
+				}
+				c.expect(fmt.Sprintf("OK literal %d\r\n", len(payload)))
+			}
+		})
+	}
+}

@@ -35,6 +35,7 @@ type tlsState struct {
 	tr      tlsTransport
 	conn    *tls.Conn
 	started bool
+	began   time.Time // the ClientHello's first bytes, for the handshake histogram
 }
 
 type tlsTransport struct {
@@ -45,8 +46,9 @@ type tlsTransport struct {
 	blocking bool          // during the handshake: Read waits for bytes
 	ready    chan struct{} // handshake only: pinged when bytes arrive, closed on close
 	closed   bool
-	finished bool  // the handshake goroutine is done
-	result   error // and this is how it ended
+	finished bool   // the handshake goroutine is done
+	result   error  // and this is how it ended
+	gather   []byte // non-nil: Write collects records here instead of sending
 }
 
 func (t *tlsTransport) Read(p []byte) (int, error) {
@@ -76,8 +78,16 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 	}
 }
 
-// Write copies p, since crypto/tls reuses its record buffer, and queues it.
+// Write copies p, since crypto/tls reuses its record buffer, and queues it
+// (or gathers it, see Conn.ResumeWith).
 func (t *tlsTransport) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	if t.gather != nil {
+		t.gather = append(t.gather, p...)
+		t.mu.Unlock()
+		return len(p), nil
+	}
+	t.mu.Unlock()
 	b := make([]byte, len(p))
 	copy(b, p)
 	if err := t.c.sendRaw(b); err != nil {
@@ -196,6 +206,7 @@ func (c *Conn) onHandshakeBytes(data []byte) {
 	}
 	if !t.started {
 		t.started = true
+		t.began = time.Now()
 		t.conn = tls.Server(&t.tr, c.srv.tlsBase)
 		go c.handshake(t)
 	}
@@ -213,6 +224,7 @@ func (c *Conn) handshakeDone(t *tlsState) {
 		return
 	}
 	_, err := t.tr.outcome()
+	c.ln.m.handshakeDone(err, time.Since(t.began))
 	if err != nil {
 		c.Logger().Info("netloop: TLS handshake failed", "err", err)
 		c.fail(fmt.Errorf("netloop: TLS handshake: %w", err))
@@ -223,7 +235,7 @@ func (c *Conn) handshakeDone(t *tlsState) {
 	c.wmu.Lock()
 	if c.wmode == writeHold {
 		c.wmode = writeTLS
-		c.tlsConn = t.conn
+		c.tlsConn, c.tlsTr = t.conn, &t.tr
 		if len(c.pendOut) > 0 {
 			_, _ = t.conn.Write(c.pendOut)
 		}

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/eidermail/eider/codec/pop3"
+	"github.com/eidermail/eider/edge/netloop"
 	"github.com/eidermail/eider/engine"
 )
 
@@ -90,6 +91,7 @@ func (s *session) login(name, password string) {
 	s.startJob(ctx, func() {
 		reply, ok := s.loginJob(ctx, name, password)
 		if ok || reply != nil {
+			s.replied(reply)
 			_ = s.c.Write(reply)
 			s.endJob()
 			return
@@ -98,7 +100,9 @@ func (s *session) login(name, password string) {
 		last := s.failures >= s.h.cfg.MaxAuthFailures
 		s.logger().Info("pop3: login failed", "login", name, "failures", s.failures)
 		answer := func() {
-			_ = s.c.Write(pop3.AppendErr(nil, pop3.RespAuth, "Authentication failed"))
+			failed := pop3.AppendErr(nil, pop3.RespAuth, "Authentication failed")
+			s.replied(failed)
+			_ = s.c.Write(failed)
 			if last {
 				_ = s.c.Close()
 			}
@@ -119,12 +123,15 @@ func (s *session) loginJob(ctx context.Context, name, password string) ([]byte, 
 	u, err := s.h.e.Authenticate(ctx, name, password)
 	switch {
 	case errors.Is(err, engine.ErrAuthFailed):
+		s.authObserved(netloop.AuthFailure)
 		return nil, false
 	case err != nil:
+		s.authObserved(netloop.AuthError)
 		s.logger().Warn("pop3: authentication error", "login", name, "err", err)
 		return pop3.AppendErr(nil, pop3.RespSysTemp, "Authentication temporarily unavailable"), false
 	}
 	if !s.h.lock(u.ID, s.c.ID()) {
+		s.authObserved(netloop.AuthRefused)
 		s.logger().Info("pop3: maildrop in use", "user", u.Name)
 		return pop3.AppendErr(nil, pop3.RespInUse, "Maildrop is locked by another POP3 session"), false
 	}
@@ -142,6 +149,7 @@ func (s *session) loginJob(ctx context.Context, name, password string) ([]byte, 
 		s.releaseLock()
 		return pop3.AppendErr(nil, pop3.RespSysTemp, "Maildrop temporarily unavailable"), false
 	}
+	s.authObserved(netloop.AuthSuccess)
 	s.user, s.drop, s.state = u, drop, stateTransaction
 	n, size := drop.stat()
 	s.logger().Info("pop3: logged in", "messages", n, "size", size)

@@ -120,6 +120,7 @@ func (s *session) update() {
 		s.updating = false
 		s.mu.Unlock()
 		s.releaseLock()
+		s.replied(reply)
 		_ = s.c.Write(reply)
 		_ = s.c.Close()
 		s.endJob()

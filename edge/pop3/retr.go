@@ -31,10 +31,12 @@ func (s *session) retrieve(n, lines int) {
 		err := s.stream(ctx, user, mb, m, lines)
 		switch {
 		case err == nil:
+			s.repliedWith("ok")
 			if lines < 0 {
 				m.retrieved = true
 			}
 		case errors.Is(err, errGone):
+			s.repliedWith("err")
 			_ = s.c.Write(pop3.AppendErr(nil, "", "Message "+itoa(n)+" was removed by another session"))
 		case errors.Is(err, errStreaming):
 			// Part of the message is out: the reply cannot be ended
@@ -43,6 +45,7 @@ func (s *session) retrieve(n, lines int) {
 			_ = s.c.Close()
 		default:
 			s.logger().Warn("pop3: cannot open message", "msg", n, "uid", m.uid, "err", err)
+			s.repliedWith("err")
 			_ = s.c.Write(pop3.AppendErr(nil, pop3.RespSysTemp, "Message temporarily unavailable"))
 		}
 	})

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/eidermail/eider/codec/pop3"
 	"github.com/eidermail/eider/edge/netloop"
 	"github.com/eidermail/eider/engine"
@@ -45,16 +47,26 @@ type Config struct {
 	// MaxAuthFailures closes the connection after this many failed logins.
 	// Default 3.
 	MaxAuthFailures int
+
+	// Registerer receives the command and authentication metrics (see
+	// metrics.go); nil records none.
+	Registerer prometheus.Registerer
+	// AccessLog logs one line per command: its name, result and duration.
+	// RETR and TOP are left out unless AccessLogRetrievals is set too, so
+	// that downloads do not flood the log.
+	AccessLog           bool
+	AccessLogRetrievals bool
 }
 
 // server is the netloop.Handler of POP3. It keeps the maildrop locks of
 // this node (RFC 1939: one session per maildrop).
 type server struct {
-	e    *engine.Engine
-	cfg  Config
-	pool *netloop.Pool
-	log  *slog.Logger
-	bufs sync.Pool // *streamBuffers for RETR and TOP
+	e       *engine.Engine
+	cfg     Config
+	pool    *netloop.Pool
+	log     *slog.Logger
+	bufs    sync.Pool // *streamBuffers for RETR and TOP
+	metrics *metrics
 
 	mu    sync.Mutex
 	inUse map[engine.UserID]uint64 // user → connection holding the maildrop
@@ -88,7 +100,7 @@ func NewServer(e *engine.Engine, cfg Config) netloop.Handler {
 	if cfg.MaxAuthFailures <= 0 {
 		cfg.MaxAuthFailures = 3
 	}
-	h := &server{e: e, cfg: cfg, pool: cfg.Pool, log: cfg.Logger, inUse: make(map[engine.UserID]uint64)}
+	h := &server{e: e, cfg: cfg, pool: cfg.Pool, log: cfg.Logger, inUse: make(map[engine.UserID]uint64), metrics: newMetrics(cfg.Registerer)}
 	h.bufs.New = func() any {
 		return &streamBuffers{w: bufio.NewWriterSize(nil, 32<<10), copy: make([]byte, 32<<10)}
 	}

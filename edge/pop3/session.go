@@ -33,6 +33,8 @@ type session struct {
 	yield bool   // stop reading input: a job runs, TLS starts or the session ends
 	quit  bool
 
+	cmd inflight // the command awaiting its reply (metrics.go)
+
 	state    state
 	userName string // from USER, waiting for PASS
 	failures int    // failed logins
@@ -48,7 +50,7 @@ type session struct {
 }
 
 func (s *session) logger() *slog.Logger {
-	l := s.c.Logger().With("proto", "pop3")
+	l := s.c.Logger() // netloop's, which names the protocol
 	if s.user.ID != 0 {
 		l = l.With("user", s.user.Name)
 	}
@@ -66,20 +68,26 @@ func (s *session) OnData(p []byte) int {
 		ev, err := s.parser.Next()
 		if err != nil {
 			var ce *pop3.CommandError
+			var verb pop3.Verb
 			if errors.As(err, &ce) {
 				s.out = ce.AppendReply(s.out)
+				verb = ce.Verb
 			} else {
 				s.out = pop3.AppendErr(s.out, "", "Syntax error")
 			}
+			s.parseFailed(verb)
 		} else {
 			switch ev.Kind {
 			case pop3.EventNeedInput:
 				s.flush()
 				return len(p)
 			case pop3.EventCommand:
+				s.begin(ev.Command.Verb)
 				s.command(ev.Command)
+				s.settle()
 			case pop3.EventSASLResponse:
 				s.saslResponse(ev.SASL)
+				s.settle()
 			}
 		}
 		if s.yield {
@@ -102,6 +110,7 @@ func (s *session) flush() {
 	if len(s.out) == 0 {
 		return
 	}
+	s.noteReply(s.out)
 	_ = s.c.Write(s.out)
 	s.out = s.out[:0]
 	if cap(s.out) > 64<<10 {
@@ -221,6 +230,7 @@ func (s *session) stls() {
 		s.fail("", "STLS not available")
 		return
 	}
+	s.repliedWith("ok")
 	s.userName = ""
 	s.yield = true
 }
@@ -242,13 +252,16 @@ func (s *session) startJob(ctx context.Context, run func()) {
 			return // the connection is gone
 		}
 		s.logger().Warn("pop3: worker pool refused a job", "err", err)
-		_ = s.c.Write(pop3.AppendErr(nil, pop3.RespSysTemp, "Server busy, try again later"))
+		busy := pop3.AppendErr(nil, pop3.RespSysTemp, "Server busy, try again later")
+		s.replied(busy)
+		_ = s.c.Write(busy)
 		s.endJob()
 	}
 }
 
 // endJob lets the loop read the client again.
 func (s *session) endJob() {
+	s.done(true)
 	s.mu.Lock()
 	s.busy = false
 	shutdown := s.shutdown
@@ -279,6 +292,7 @@ func (s *session) OnShutdown() {
 // OnClose gives the maildrop back. Nothing is changed in the store: only
 // QUIT enters the UPDATE state (RFC 1939 6).
 func (s *session) OnClose(error) {
+	s.done(true)
 	s.mu.Lock()
 	s.closed = true
 	updating := s.updating
