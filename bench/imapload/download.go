@@ -193,10 +193,10 @@ func (s *session) onUntagged(r *Response) {
 // perUser works through the users on cfg.Conns connections: connect, log
 // in, select, work, log out.
 func perUser(ctx context.Context, mode string, cfg FetchConfig, work func(context.Context, *session, uint32) error) (*load.Report, error) {
-	if err := preflight(ctx, cfg.Target, load.Name(cfg.UserFormat, 0), cfg.Password); err != nil {
+	rec := load.NewRecorder()
+	if err := preflight(ctx, cfg.Target, load.Name(cfg.UserFormat, 0), cfg.Password, rec); err != nil {
 		return nil, err
 	}
-	rec := load.NewRecorder()
 	stopProgress := load.Progress(ctx, cfg.Progress, mode, rec)
 	start := time.Now()
 	users := make(chan int)

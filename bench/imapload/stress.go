@@ -91,10 +91,10 @@ func Run(ctx context.Context, cfg Config) (*load.Report, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	if err := preflight(ctx, cfg.Target, load.Name(cfg.UserFormat, 0), cfg.Password); err != nil {
+	rec := load.NewRecorder()
+	if err := preflight(ctx, cfg.Target, load.Name(cfg.UserFormat, 0), cfg.Password, rec); err != nil {
 		return nil, err
 	}
-	rec := load.NewRecorder()
 	stopProgress := load.Progress(ctx, cfg.Progress, "imap", rec)
 	start := time.Now()
 	run := &stressRun{cfg: &cfg, rec: rec}
@@ -122,13 +122,16 @@ func Run(ctx context.Context, cfg Config) (*load.Report, error) {
 }
 
 // preflight logs in once so that a wrong address or password is one clear
-// error, not thousands of failed commands.
-func preflight(ctx context.Context, t load.Target, user, password string) error {
+// error, not thousands of failed commands. Its LOGIN and LOGOUT are
+// recorded like every other command sent, so the report counts exactly
+// what the server saw.
+func preflight(ctx context.Context, t load.Target, user, password string, rec *load.Recorder) error {
 	c, err := Dial(ctx, t, nil)
 	if err != nil {
 		return fmt.Errorf("connect to %s: %w", t.Addr, err)
 	}
 	defer c.Close()
+	start := time.Now()
 	resp, err := c.Login(ctx, user, password)
 	if err != nil {
 		return fmt.Errorf("login as %s: %w", user, err)
@@ -136,7 +139,11 @@ func preflight(ctx context.Context, t load.Target, user, password string) error 
 	if resp.Status != "OK" {
 		return fmt.Errorf("login as %s: %s %s", user, resp.Status, resp.Text)
 	}
-	c.Logout(ctx)
+	rec.Done("LOGIN", time.Since(start))
+	start = time.Now()
+	if resp, err := c.Logout(ctx); err == nil && resp.Status == "OK" {
+		rec.Done("LOGOUT", time.Since(start))
+	}
 	return nil
 }
 

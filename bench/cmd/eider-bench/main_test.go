@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/eidermail/eider/edge/imap"
 	"github.com/eidermail/eider/edge/lmtp"
 	"github.com/eidermail/eider/edge/netloop"
@@ -33,11 +35,12 @@ const (
 type server struct {
 	imap, imaps, pop3s, lmtp string
 	logs                     *testkit.SyncBuffer
+	metrics                  *prometheus.Registry // the IMAP server's
 }
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	s := &server{logs: &testkit.SyncBuffer{}}
+	s := &server{logs: &testkit.SyncBuffer{}, metrics: prometheus.NewRegistry()}
 	log := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	env := enginekit.Open(t, enginekit.Options{Logger: log})
 	for i := range benchUsers {
@@ -57,7 +60,7 @@ func startServer(t *testing.T) *server {
 			{Name: "imaps", Addr: "tcp://127.0.0.1:0", Mode: netloop.ModeTLS},
 		}, imap.NewServer(env.Engine, imap.Config{
 			Hostname: "imap.test", AllowPlaintextLogin: true, Pool: pool, Limits: limits,
-			Logger: log, SpoolDir: spool, AuthFailureDelay: -1,
+			Logger: log, SpoolDir: spool, AuthFailureDelay: -1, Registerer: s.metrics,
 		}), 1 << 20},
 		{[]netloop.Listener{{Name: "pop3s", Addr: "tcp://127.0.0.1:0", Mode: netloop.ModeTLS}},
 			pop3.NewServer(env.Engine, pop3.Config{Hostname: "pop3.test", Pool: pool, Logger: log, AuthFailureDelay: -1}), 0},
