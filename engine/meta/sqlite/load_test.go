@@ -559,7 +559,7 @@ func TestDumpMessages(t *testing.T) {
 	must(t, s.DumpMessages(ctx, f.user, f.box.ID, 0, func(d *engine.MessageDump) error {
 		i := int(d.UID) - 1
 		m := msgs[i]
-		if d.HeaderText != foldText(m.HeaderText) || d.BodyText != foldText(m.BodyText) || !slices.Equal(d.Inline, m.Inline) ||
+		if d.HeaderText != engine.FoldText(m.HeaderText) || d.BodyText != engine.FoldText(m.BodyText) || !slices.Equal(d.Inline, m.Inline) ||
 			!slices.Equal(d.Blobs, m.Blobs) || d.EmailID != m.EmailID || d.Size != m.Size {
 			return fmt.Errorf("UID %d dumped as %+v", d.UID, d)
 		}

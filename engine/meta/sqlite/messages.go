@@ -165,7 +165,7 @@ func (s *Store) prepareMessage(m *engine.NewMessage, p *preparedMessage) error {
 		return err
 	}
 	p.flags, p.flagText, p.blobs = f, flagText(f.list()), encodeBlobs(m.Blobs)
-	if header, body := foldText(m.HeaderText), foldText(m.BodyText); header != "" || body != "" {
+	if header, body := engine.FoldText(m.HeaderText), engine.FoldText(m.BodyText); header != "" || body != "" {
 		p.text = s.text.pack(header, body)
 		if s.opt.TextIndex == TextIndexInline {
 			p.indexed = header + body

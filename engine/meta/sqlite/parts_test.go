@@ -99,45 +99,6 @@ func FuzzScanRanges(f *testing.F) {
 	})
 }
 
-func TestFoldText(t *testing.T) {
-	cases := map[string]string{
-		"plain":              "plain",
-		"MiXeD":              "mixed",
-		"ÄÖÜ straße":         "äöü straße",
-		"ПРИВЕТ":             "привет",
-		"cafe\u0301":         "café",
-		"ＡＢＣ":                "abc",
-		"ﬁ":                  "fi",
-		"nul\x00byte":        "nulbyte",
-		"bad\xffutf8":        "bad\ufffdutf8",
-		"ǅ":                  "dž",
-		"\u212a (kelvin)":    "k (kelvin)",
-		"東京":                 "東京",
-		"Σίσυφος":            "σίσυφοσ",
-		"already lower case": "already lower case",
-		"T\u0308":            "\u1e97", // no precomposed capital; the lower case composes
-	}
-	for in, want := range cases {
-		if got := foldText(in); got != want {
-			t.Errorf("foldText(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-// FuzzFoldText: folding is idempotent, so text folded when stored and again
-// when a store is migrated still matches a needle folded once.
-func FuzzFoldText(f *testing.F) {
-	for _, s := range []string{"plain", "ÄÖÜ straße", "T\u0308", "Σίσυφος", "ﬁ", "\u212a", "A\u030a\u0301"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		once := foldText(s)
-		if twice := foldText(once); twice != once {
-			t.Fatalf("foldText not idempotent on %q: %q then %q", s, once, twice)
-		}
-	})
-}
-
 func TestFTSQuery(t *testing.T) {
 	cases := []struct {
 		needle string
@@ -171,61 +132,6 @@ func TestFTSQuery(t *testing.T) {
 	if !strings.HasPrefix(long, `"`+string(runes[:3])+`"`) || !strings.HasSuffix(long, `"`+string(runes[197:])+`"`) {
 		t.Errorf("long needle query %s lacks its first or last trigram", long)
 	}
-}
-
-func TestHeaderMatch(t *testing.T) {
-	h := "from: alice <alice@example.com>\nsubject: hello world\nx-empty:\nreceived: by mx\nreceived: from relay\n"
-	cases := []struct {
-		name, value string
-		want        bool
-	}{
-		{"subject", "hello", true},
-		{"subject", "alice", false},
-		{"from", "alice", true},
-		{"", "alice", true},
-		{"", "subject", false}, // names are not values
-		{"received", "relay", true},
-		{"x-empty", "", true},
-		{"x-empty", "x", false},
-		{"cc", "", false},
-		{"", "", true},
-		{"subject", "hello world", true},
-		{"subject", "world\nreceived", false},
-	}
-	for _, tc := range cases {
-		if got := headerMatch([]byte(h), []byte(tc.name), []byte(tc.value)); got != tc.want {
-			t.Errorf("headerMatch(%q, %q) = %v", tc.name, tc.value, got)
-		}
-	}
-	if headerMatch(nil, nil, nil) || headerMatch([]byte("no colon here\n"), nil, nil) {
-		t.Errorf("a header without fields matched")
-	}
-}
-
-// headerMatchReference is headerMatch written the obvious way.
-func headerMatchReference(header, name, value string) bool {
-	for _, line := range strings.Split(header, "\n") {
-		n, v, ok := strings.Cut(line, ":")
-		if !ok || (name != "" && strings.TrimRight(n, " \t") != name) {
-			continue
-		}
-		if strings.Contains(strings.TrimLeft(v, " \t"), value) {
-			return true
-		}
-	}
-	return false
-}
-
-func FuzzHeaderMatch(f *testing.F) {
-	f.Add("subject: hello\nfrom: a\n", "subject", "hell")
-	f.Add("subject:hello", "subject", "")
-	f.Add(":\n:\n", "", "")
-	f.Add("a: b\r\nc: d", "c", "d")
-	f.Fuzz(func(t *testing.T, header, name, value string) {
-		if got, want := headerMatch([]byte(header), []byte(name), []byte(value)), headerMatchReference(header, name, value); got != want {
-			t.Fatalf("headerMatch(%q, %q, %q) = %v, reference %v", header, name, value, got, want)
-		}
-	})
 }
 
 func TestParseFlags(t *testing.T) {
@@ -332,7 +238,7 @@ func FuzzTextSearch(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer s.Expunge(ctx, user, box.ID, roaring.BitmapOf(uint32(uids[0])))
-		want := strings.Contains(foldText(body), foldText(needle))
+		want := strings.Contains(engine.FoldText(body), engine.FoldText(needle))
 		for _, q := range []*engine.SearchQuery{
 			{Op: engine.SearchBody, Value: needle},
 			{Op: engine.SearchText, Value: needle},
@@ -345,14 +251,14 @@ func FuzzTextSearch(f *testing.F) {
 			if q.Op == engine.SearchHeader && strings.ContainsAny(body, "\n") {
 				continue // the body broke the header line
 			}
-			if q.Op == engine.SearchText && strings.Contains(foldText("subject: "+body+"\n"), foldText(needle)) {
+			if q.Op == engine.SearchText && strings.Contains(engine.FoldText("subject: "+body+"\n"), engine.FoldText(needle)) {
 				if got.GetCardinality() != 1 {
 					t.Fatalf("TEXT %q not found in %q", needle, body)
 				}
 				continue
 			}
 			if q.Op == engine.SearchHeader {
-				want := headerMatch([]byte(foldText("subject: "+body+"\n")), []byte("subject"), []byte(foldText(needle)))
+				want := engine.HeaderMatch([]byte(engine.FoldText("subject: "+body+"\n")), []byte("subject"), []byte(engine.FoldText(needle)))
 				if got.Contains(uint32(uids[0])) != want {
 					t.Fatalf("HEADER subject %q in %q: got %v, want %v", needle, body, got.ToArray(), want)
 				}

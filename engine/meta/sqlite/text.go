@@ -1,69 +1,13 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql/driver"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 
 	"modernc.org/sqlite"
 )
-
-// foldText is the form in which search text is stored and compared: NFKC,
-// then every rune mapped through its simple upper case to its lower case
-// (a per-rune approximation of i;unicode-casemap, RFC 5051, which keeps
-// substring relations intact). NUL is dropped and invalid UTF-8 becomes
-// U+FFFD, so the result is always valid UTF-8 that SQLite's instr handles.
-func foldText(s string) string {
-	switch asciiKind(s) {
-	case foldedASCII:
-		return s
-	case plainASCII:
-		return strings.ToLower(s) // NFKC and case mapping of ASCII are just this
-	}
-	s = norm.NFKC.String(s)
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if r == 0 {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(unicode.ToUpper(r)))
-	}
-	out := b.String()
-	// Case mapping can undo normalisation: "T" + U+0308 has no precomposed
-	// capital, but "t" + U+0308 composes to U+1E97. Normalising again keeps
-	// folding idempotent, so text folded twice (a migrated store) matches
-	// what a needle folded once finds.
-	if !norm.NFKC.IsNormalString(out) {
-		out = norm.NFKC.String(out)
-	}
-	return out
-}
-
-const (
-	foldedASCII = iota // ASCII without upper case or NUL: folds to itself
-	plainASCII         // ASCII without NUL
-	otherText
-)
-
-func asciiKind(s string) int {
-	kind := foldedASCII
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == 0 || c >= utf8.RuneSelf:
-			return otherText
-		case 'A' <= c && c <= 'Z':
-			kind = plainASCII
-		}
-	}
-	return kind
-}
 
 // maxTrigrams bounds the terms of one full-text query: candidates are
 // verified anyway, so a long needle does not need all of its trigrams.
@@ -104,34 +48,6 @@ func ftsQuery(needle string) (q string, ok bool) {
 		b.WriteByte('"')
 	}
 	return b.String(), true
-}
-
-// headerMatch reports whether header (folded "name: value\n" lines) has a
-// field called name (any field when name is empty) whose value contains value
-// (folded); an empty value asks only whether the field exists.
-func headerMatch(header, name, value []byte) bool {
-	for len(header) > 0 {
-		line := header
-		if i := bytes.IndexByte(header, '\n'); i >= 0 {
-			line, header = header[:i], header[i+1:]
-		} else {
-			header = nil
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			continue
-		}
-		if len(name) > 0 && !bytes.Equal(bytes.TrimRight(line[:colon], " \t"), name) {
-			continue
-		}
-		if len(value) == 0 && len(name) > 0 {
-			return true
-		}
-		if bytes.Contains(bytes.TrimLeft(line[colon+1:], " \t"), value) {
-			return true
-		}
-	}
-	return false
 }
 
 func textArg(v driver.Value) string {

@@ -87,7 +87,7 @@ func TestStoredTextCompressed(t *testing.T) {
 	f.append(t, c.msgs...)
 	var folded int64
 	for _, m := range c.msgs {
-		folded += int64(len(foldText(m.HeaderText)) + len(foldText(m.BodyText)))
+		folded += int64(len(engine.FoldText(m.HeaderText)) + len(engine.FoldText(m.BodyText)))
 	}
 	stored := f.count(t, `SELECT sum(length(data)) FROM texts`)
 	if stored*2 > folded {
@@ -105,7 +105,7 @@ func TestStoredTextCompressed(t *testing.T) {
 type searchModel map[uint32]engine.NewMessage
 
 func (m searchModel) match(q *engine.SearchQuery, msg engine.NewMessage) bool {
-	header, body, value := foldText(msg.HeaderText), foldText(msg.BodyText), foldText(q.Value)
+	header, body, value := engine.FoldText(msg.HeaderText), engine.FoldText(msg.BodyText), engine.FoldText(q.Value)
 	switch q.Op {
 	case engine.SearchAnd:
 		for _, c := range q.Children {
@@ -130,7 +130,7 @@ func (m searchModel) match(q *engine.SearchQuery, msg engine.NewMessage) bool {
 	case engine.SearchText:
 		return strings.Contains(header, value) || strings.Contains(body, value)
 	case engine.SearchHeader:
-		return headerMatch([]byte(header), []byte(foldText(q.Field)), []byte(value))
+		return engine.HeaderMatch([]byte(header), []byte(engine.FoldText(q.Field)), []byte(value))
 	}
 	panic(fmt.Sprintf("model: operator %d", q.Op))
 }

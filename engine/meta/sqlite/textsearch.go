@@ -42,13 +42,13 @@ type textRef struct {
 
 // text evaluates a text key among domain (nil: the whole mailbox).
 func (e *evaluator) text(q *engine.SearchQuery, domain *roaring.Bitmap) (*roaring.Bitmap, error) {
-	value := []byte(foldText(q.Value))
+	value := []byte(engine.FoldText(q.Value))
 	var match func(*storedText) bool
 	parts := bothParts
 	switch q.Op {
 	case engine.SearchHeader:
-		name := []byte(foldText(q.Field))
-		match = func(t *storedText) bool { return headerMatch(t.header, name, value) }
+		name := []byte(engine.FoldText(q.Field))
+		match = func(t *storedText) bool { return engine.HeaderMatch(t.header, name, value) }
 		parts = headerPart
 	case engine.SearchBody:
 		match = func(t *storedText) bool { return bytes.Contains(t.body, value) }
