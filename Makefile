@@ -9,7 +9,7 @@ FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 TODAY     := $(shell date -u +%Y-%m-%d)
 
-.PHONY: all build bench-tool run test test-deps lint fuzz bench clean
+.PHONY: all build bench-tool run test test-deps lint fuzz bench perf clean
 
 all: build
 
@@ -63,6 +63,11 @@ fuzz:
 bench:
 	@mkdir -p perf/results
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -timeout 60m ./... | tee perf/results/$(TODAY)-bench.txt
+
+# Side-by-side runs of eider-bench against Eider and Dovecot (installed from
+# Debian's packages when missing); results in perf/results/<date>-*.md.
+perf:
+	perf/run $(PERFFLAGS)
 
 clean:
 	rm -rf bin

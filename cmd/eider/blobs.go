@@ -36,11 +36,11 @@ func cmdBlobs(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	e, blobs, err := openEngine(cfg, newLogger(cfg.Log, stderr))
+	e, st, err := openEngine(cfg, newLogger(cfg.Log, stderr))
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer st.close(e)
 	switch sub {
 	case "gc":
 		g := cfg.GC.Grace
@@ -80,6 +80,9 @@ func cmdBlobs(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return errors.New("fsck found problems")
 		}
 	case "tier":
+		if st.fs == nil {
+			return errors.New("blobs tier: the cold tier is for the fs blob backend; with gridfs, place storage.blobs.gridfs on another database or cluster")
+		}
 		if cfg.Storage.Blobs.ColdPath == "" {
 			return errors.New("blobs tier: storage.blobs.cold_path is not configured")
 		}
@@ -96,7 +99,7 @@ func cmdBlobs(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			pol.MinAge = time.Duration(d)
 		}
-		res, err := blobs.Migrate(ctx, pol)
+		res, err := st.fs.Migrate(ctx, pol)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eidermail/eider/engine"
 )
@@ -20,6 +21,8 @@ import (
 // documents each one.
 type Config struct {
 	DataDir   string          `toml:"data_dir"`
+	Notify    string          `toml:"notify"` // local | redis
+	Redis     RedisConfig     `toml:"redis"`
 	Log       LogConfig       `toml:"log"`
 	Storage   StorageConfig   `toml:"storage"`
 	Ingest    IngestConfig    `toml:"ingest"`
@@ -32,6 +35,24 @@ type Config struct {
 	IMAP      IMAPConfig      `toml:"imap"`
 	POP3      POP3Config      `toml:"pop3"`
 	LMTP      LMTPConfig      `toml:"lmtp"`
+	API       APIConfig       `toml:"api"`
+	Metrics   MetricsConfig   `toml:"metrics"`
+
+	// metrics is the registry serve measures into; nil for the operator
+	// commands, which export nothing.
+	metrics *prometheus.Registry
+}
+
+// APIConfig is the HTTP side: the JSON API, /healthz and, unless
+// metrics.listen moves it, /metrics.
+type APIConfig struct {
+	Listen string `toml:"listen"` // host:port; "" turns the HTTP side off
+	Pprof  bool   `toml:"pprof"`  // serve Go's profiler at /debug/pprof/ (keep api.listen private)
+}
+
+// MetricsConfig places the Prometheus endpoint.
+type MetricsConfig struct {
+	Listen string `toml:"listen"` // host:port of its own for /metrics; "" serves it on api.listen
 }
 
 // NetworkConfig is shared by every protocol listener.
@@ -100,20 +121,53 @@ type TLSConfig struct {
 type LogConfig struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
 	Format string `toml:"format"` // text or json
+	// Access logs one line per IMAP, POP3 and LMTP command (name, result,
+	// duration) at info level.
+	Access bool `toml:"access"`
+	// AccessFetchBodies includes IMAP FETCHes of message content and POP3
+	// RETR/TOP in the access log; off, downloads do not flood it.
+	AccessFetchBodies bool `toml:"access_fetch_bodies"`
 }
 
 type StorageConfig struct {
-	Meta  string      `toml:"meta"` // sqlite
-	Path  string      `toml:"path"` // SQLite file; default <data_dir>/meta.db
-	Blobs BlobsConfig `toml:"blobs"`
+	Meta    string        `toml:"meta"` // sqlite | mongodb
+	Path    string        `toml:"path"` // SQLite file; default <data_dir>/meta.db
+	MongoDB MongoDBConfig `toml:"mongodb"`
+	Blobs   BlobsConfig   `toml:"blobs"`
+}
+
+// MongoDBConfig is the cluster's metadata store (storage.meta = "mongodb").
+type MongoDBConfig struct {
+	URI            string `toml:"uri"`
+	Database       string `toml:"database"`
+	ReadPreference string `toml:"read_preference"` // primary | primaryPreferred | secondaryPreferred | nearest
 }
 
 type BlobsConfig struct {
-	Backend  string   `toml:"backend"`   // fs
-	Path     string   `toml:"path"`      // hot tier; default <data_dir>/blobs
-	ColdPath string   `toml:"cold_path"` // cold tier; "" = no cold tier
-	Sync     bool     `toml:"sync"`      // fsync each blob before its message commits
-	Cold     ColdTier `toml:"cold"`
+	Backend  string       `toml:"backend"`   // fs | gridfs
+	Path     string       `toml:"path"`      // hot tier; default <data_dir>/blobs
+	ColdPath string       `toml:"cold_path"` // cold tier; "" = no cold tier
+	Sync     bool         `toml:"sync"`      // fsync each blob before its message commits
+	Cold     ColdTier     `toml:"cold"`
+	GridFS   GridFSConfig `toml:"gridfs"`
+}
+
+// GridFSConfig is the cluster's blob store (storage.blobs.backend =
+// "gridfs"); empty uri and database mean storage.mongodb's, so blobs may
+// live in another database or on another cluster (a cheaper disk tier).
+type GridFSConfig struct {
+	URI       string   `toml:"uri"`
+	Database  string   `toml:"database"`
+	Bucket    string   `toml:"bucket"`
+	ChunkSize ByteSize `toml:"chunk_size"` // of new objects; a 256 KiB zstd frame spans one or two
+}
+
+// RedisConfig carries change beacons between nodes (notify = "redis").
+type RedisConfig struct {
+	URL            string   `toml:"url"`             // redis://, rediss://, redis-sentinel://, or cluster addresses
+	Prefix         string   `toml:"prefix"`          // of every channel name
+	PollInterval   Duration `toml:"poll_interval"`   // sessions poll their journal this often while Redis is down
+	PublishTimeout Duration `toml:"publish_timeout"` // bound of one beacon on the commit path
 }
 
 // ColdTier is the policy that moves blobs to cold_path.
@@ -137,7 +191,9 @@ type AddressesConfig struct {
 }
 
 type UsersConfig struct {
-	DefaultQuota ByteSize `toml:"default_quota"` // 0 = unlimited
+	DefaultQuota    ByteSize `toml:"default_quota"`    // 0 = unlimited
+	AuthCacheTTL    Duration `toml:"auth_cache_ttl"`   // how long a verified login is remembered; 0 = never
+	AuthConcurrency int      `toml:"auth_concurrency"` // password hashes computed at once; 0 = one per CPU
 }
 
 type JournalConfig struct {
@@ -153,9 +209,13 @@ func defaultConfig() Config {
 	return Config{
 		DataDir: "./eider-data",
 		Log:     LogConfig{Level: "info", Format: "text"},
+		Notify:  "local",
+		Redis:   RedisConfig{Prefix: "eider:", PollInterval: Duration(2 * time.Second), PublishTimeout: Duration(time.Second)},
 		Storage: StorageConfig{
-			Meta:  "sqlite",
-			Blobs: BlobsConfig{Backend: "fs", Sync: true, Cold: ColdTier{MinSize: 1 << 20, MinAge: Duration(30 * 24 * time.Hour)}},
+			Meta:    "sqlite",
+			MongoDB: MongoDBConfig{Database: "eider", ReadPreference: "primary"},
+			Blobs: BlobsConfig{Backend: "fs", Sync: true, Cold: ColdTier{MinSize: 1 << 20, MinAge: Duration(30 * 24 * time.Hour)},
+				GridFS: GridFSConfig{Bucket: "blobs", ChunkSize: 255 << 10}},
 		},
 		Ingest: IngestConfig{
 			InlineMax:      64 << 10,
@@ -164,11 +224,13 @@ func defaultConfig() Config {
 			MaxTextExtract: 1 << 20,
 		},
 		Addresses: AddressesConfig{LabelSeparator: "+", Labels: true},
+		Users:     UsersConfig{AuthCacheTTL: Duration(10 * time.Minute)},
 		Journal:   JournalConfig{Retention: Duration(7 * 24 * time.Hour)},
 		GC:        GCConfig{Interval: Duration(6 * time.Hour), Grace: Duration(time.Hour)},
 		IMAP:      IMAPConfig{Listen: []string{"127.0.0.1:1143"}, ListenTLS: []string{"127.0.0.1:1993"}},
 		POP3:      POP3Config{Listen: []string{"127.0.0.1:1110"}, ListenTLS: []string{"127.0.0.1:1995"}, MaxMessages: 1000},
 		LMTP:      LMTPConfig{Listen: []string{"127.0.0.1:2424"}, MaxRecipients: 1000, JunkHeaders: defaultJunkHeaders()},
+		API:       APIConfig{Listen: "127.0.0.1:8080"},
 	}
 }
 
@@ -220,12 +282,67 @@ func (c *Config) finish() error {
 	default:
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
 	}
-	if c.Storage.Meta != "sqlite" {
-		bad("storage.meta", "%q is not a metadata backend this build has (sqlite)", c.Storage.Meta)
+	switch c.Storage.Meta {
+	case "sqlite":
+	case "mongodb":
+		if c.Storage.MongoDB.URI == "" {
+			bad("storage.mongodb.uri", "must be set when storage.meta is \"mongodb\"")
+		}
+		switch c.Storage.MongoDB.ReadPreference {
+		case "primary", "primaryPreferred", "secondaryPreferred", "nearest":
+		default:
+			bad("storage.mongodb.read_preference", "%q is not one of primary, primaryPreferred, secondaryPreferred, nearest", c.Storage.MongoDB.ReadPreference)
+		}
+		if c.Storage.MongoDB.Database == "" {
+			bad("storage.mongodb.database", "must not be empty")
+		}
+	default:
+		bad("storage.meta", "%q is not a metadata backend (sqlite, mongodb)", c.Storage.Meta)
 	}
-	if c.Storage.Blobs.Backend != "fs" {
-		bad("storage.blobs.backend", "%q is not a blob backend this build has (fs)", c.Storage.Blobs.Backend)
+	switch c.Storage.Blobs.Backend {
+	case "fs":
+	case "gridfs":
+		g := &c.Storage.Blobs.GridFS
+		if g.URI == "" {
+			g.URI = c.Storage.MongoDB.URI
+		}
+		if g.Database == "" {
+			g.Database = c.Storage.MongoDB.Database
+		}
+		if g.URI == "" {
+			bad("storage.blobs.gridfs.uri", "must be set (or storage.mongodb.uri) when storage.blobs.backend is \"gridfs\"")
+		}
+		if g.Bucket == "" {
+			bad("storage.blobs.gridfs.bucket", "must not be empty")
+		}
+		if g.ChunkSize < 1<<10 || g.ChunkSize > 15<<20 {
+			bad("storage.blobs.gridfs.chunk_size", "%s is outside 1KiB..15MiB", g.ChunkSize)
+		}
+		if c.Storage.Blobs.ColdPath != "" {
+			bad("storage.blobs.cold_path", "is for the fs backend; with gridfs, put storage.blobs.gridfs on another database or cluster")
+		}
+	default:
+		bad("storage.blobs.backend", "%q is not a blob backend (fs, gridfs)", c.Storage.Blobs.Backend)
 	}
+	switch c.Notify {
+	case "local":
+	case "redis":
+		if c.Redis.URL == "" {
+			bad("redis.url", "must be set when notify is \"redis\"")
+		}
+		if c.Redis.PublishTimeout < Duration(10*time.Millisecond) {
+			bad("redis.publish_timeout", "%s is below 10ms", c.Redis.PublishTimeout)
+		}
+		if c.Redis.PollInterval < Duration(100*time.Millisecond) {
+			bad("redis.poll_interval", "%s is below 100ms", c.Redis.PollInterval)
+		}
+		if c.Redis.Prefix == "" || strings.ContainsAny(c.Redis.Prefix, "{}") {
+			bad("redis.prefix", "%q must be non-empty, without { or }", c.Redis.Prefix)
+		}
+	default:
+		bad("notify", "%q is not a notifier (local, redis)", c.Notify)
+	}
+
 	if c.Ingest.InlineMax < 1<<10 || c.Ingest.InlineMax > 16<<20 {
 		bad("ingest.inline_max", "%s is outside 1KiB..16MiB", c.Ingest.InlineMax)
 	}
@@ -243,6 +360,12 @@ func (c *Config) finish() error {
 	}
 	if c.Users.DefaultQuota < 0 {
 		bad("users.default_quota", "must not be negative")
+	}
+	if c.Users.AuthCacheTTL < 0 {
+		bad("users.auth_cache_ttl", "must not be negative")
+	}
+	if c.Users.AuthConcurrency < 0 {
+		bad("users.auth_concurrency", "must not be negative")
 	}
 	if c.Journal.Retention < Duration(time.Minute) {
 		bad("journal.retention", "%s is below 1m", c.Journal.Retention)
@@ -275,6 +398,11 @@ func (c *Config) finish() error {
 			if _, _, err := net.SplitHostPort(strings.TrimPrefix(a, "tcp://")); err != nil && !strings.HasPrefix(a, "unix://") {
 				bad(key, "%q is not host:port or unix:///path", a)
 			}
+		}
+	}
+	for key, a := range map[string]string{"api.listen": c.API.Listen, "metrics.listen": c.Metrics.Listen} {
+		if _, _, err := net.SplitHostPort(a); a != "" && err != nil {
+			bad(key, "%q is not host:port", a)
 		}
 	}
 	if c.POP3.MaxMessages < 0 {

@@ -47,7 +47,8 @@ func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) 
 	if len(trusted) > 0 {
 		proxy = netloop.ProxyTrusted
 	}
-	pool := netloop.NewPool(netloop.PoolConfig{Workers: cfg.Network.Workers, Logger: log})
+	reg := cfg.registerer()
+	pool := netloop.NewPool(netloop.PoolConfig{Workers: cfg.Network.Workers, Logger: log, Registerer: reg})
 	limits := netloop.NewLimits(netloop.LimitConfig{
 		MaxConns:           cfg.Network.MaxConnections,
 		MaxConnsPerIP:      cfg.Network.MaxConnectionsPerIP,
@@ -83,16 +84,18 @@ func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) 
 	}{
 		{"imap", listeners("imap", cfg.IMAP.Listen, cfg.IMAP.ListenTLS), imap.NewServer(e, imap.Config{
 			Hostname: cfg.TLS.Hostname, Version: version, AllowPlaintextLogin: cfg.IMAP.AllowPlaintextAuth,
-			Pool: pool, Limits: limits, Logger: log.With("proto", "imap"), SpoolDir: spool,
+			Pool: pool, Limits: limits, Logger: log, SpoolDir: spool,
+			Registerer: reg, AccessLog: cfg.Log.Access, AccessLogFetchBodies: cfg.Log.AccessFetchBodies,
 		}), 1 << 20},
 		{"pop3", listeners("pop3", cfg.POP3.Listen, cfg.POP3.ListenTLS), pop3.NewServer(e, pop3.Config{
-			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log.With("proto", "pop3"),
+			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log,
 			AllowPlaintextAuth: cfg.POP3.AllowPlaintextAuth, MaxMessages: cfg.POP3.MaxMessages, DeleteToTrash: cfg.POP3.DeleteToTrash,
+			Registerer: reg, AccessLog: cfg.Log.Access, AccessLogRetrievals: cfg.Log.AccessFetchBodies,
 		}), 0},
 		{"lmtp", listeners("lmtp", cfg.LMTP.Listen, nil), lmtp.NewServer(e, lmtp.Config{
-			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log.With("proto", "lmtp"),
+			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log,
 			MaxRecipients: cfg.LMTP.MaxRecipients, QuotaTemporary: cfg.LMTP.QuotaTemporary, SpoolDir: spool,
-			JunkRules: junk,
+			JunkRules: junk, Registerer: reg, AccessLog: cfg.Log.Access,
 		}), 0},
 	}
 	ed := &edges{certs: certs, log: log}
@@ -108,6 +111,7 @@ func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) 
 			Limits:         limits,
 			Logger:         log.With("proto", p.name),
 			MaxInbound:     p.maxInbound,
+			Registerer:     reg,
 		})
 		if err != nil {
 			ed.close()

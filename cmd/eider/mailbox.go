@@ -36,11 +36,11 @@ func cmdMailbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	e, _, err := openEngine(cfg, newLogger(cfg.Log, stderr))
+	e, st, err := openEngine(cfg, newLogger(cfg.Log, stderr))
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer st.close(e)
 	u, err := e.UserByName(ctx, pos[0])
 	if err != nil {
 		return fmt.Errorf("user %q: %w", pos[0], err)

@@ -24,6 +24,7 @@ Usage:
   eider user    add|list|passwd|delete|alias ...                manage users
   eider mailbox list|create|delete USER [NAME]                  manage a user's mailboxes
   eider blobs   gc|fsck|tier ...                               blob store maintenance
+  eider migrate --to FILE [--verify]                            copy the whole store into another backend
   eider version
 
 Every command takes --config FILE and --data DIR. Run "eider COMMAND -h" for its flags.
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdMailbox(ctx, rest, stdout, stderr)
 	case "blobs":
 		return cmdBlobs(ctx, rest, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "eider", version)
 		return nil

@@ -83,17 +83,18 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 }
 
-// waitListening reads the listeners' addresses from serve's log.
+// waitListening reads the listeners' addresses from serve's log, once
+// every listener of loopbackConfig has logged its own.
 func waitListening(t *testing.T, log *testkit.SyncBuffer) map[string][]string {
 	t.Helper()
 	re := regexp.MustCompile(`msg="netloop: listening" proto=\w+ listener=(\w+) addr=(\S+)`)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if strings.Contains(log.String(), "eider serving") {
-			out := map[string][]string{}
-			for _, m := range re.FindAllStringSubmatch(log.String(), -1) {
-				out[m[1]] = append(out[m[1]], m[2])
-			}
+		out := map[string][]string{}
+		for _, m := range re.FindAllStringSubmatch(log.String(), -1) {
+			out[m[1]] = append(out[m[1]], m[2])
+		}
+		if strings.Contains(log.String(), "eider serving") && len(out) == 5 {
 			return out
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -36,11 +36,11 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	e, _, err := openEngine(cfg, newLogger(cfg.Log, stderr))
+	e, st, err := openEngine(cfg, newLogger(cfg.Log, stderr))
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer st.close(e)
 	need := func(n int) error {
 		if len(pos) != n {
 			fmt.Fprint(stderr, userUsage)
