@@ -27,10 +27,10 @@ type counts struct {
 func (c *counts) add(sign, size int64, flags int32) {
 	c.Messages += sign
 	c.Size += sign * size
-	if flags&bitSeen == 0 {
+	if engine.SystemFlags(flags)&engine.SysSeen == 0 {
 		c.Unseen += sign
 	}
-	if flags&bitDeleted != 0 {
+	if engine.SystemFlags(flags)&engine.SysDeleted != 0 {
 		c.Deleted += sign
 	}
 }

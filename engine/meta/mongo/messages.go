@@ -42,11 +42,11 @@ type messageDoc struct {
 
 var committedOnly = bson.E{Key: "pending", Value: d("$exists", false)}
 
-func (m *messageDoc) flagSet() flagSet { return flagSet{sys: m.Flags, keywords: m.Keywords} }
+func (m *messageDoc) flagSet() engine.FlagSet { return storedFlags(m.Flags, m.Keywords) }
 
 func (m *messageDoc) meta() *engine.MessageMeta {
 	return &engine.MessageMeta{UID: engine.UID(m.UID), ModSeq: engine.ModSeq(m.ModSeq), EmailID: engine.EmailID(m.EmailID),
-		Flags: m.flagSet().list(), InternalDate: storedTime(m.Internal, m.Zone, true), Size: m.Size,
+		Flags: m.flagSet().List(), InternalDate: storedTime(m.Internal, m.Zone, true), Size: m.Size,
 		Envelope: nonNil(m.Envelope), Structure: nonNil(m.Structure)}
 }
 
@@ -189,11 +189,11 @@ func (s *Store) prepare(ctx context.Context, op *opDoc, user engine.UserID, msgs
 		if m.Size < 0 {
 			return nil, nil, fmt.Errorf("negative size: %w", engine.ErrInvalidName)
 		}
-		f, err := parseFlags(m.Flags)
+		f, err := engine.ParseFlags(m.Flags)
 		if err != nil {
 			return nil, nil, err
 		}
-		doc := messageDoc{User: int64(user), EmailID: int64(m.EmailID), Flags: f.sys, Keywords: nonNilStrings(f.keywords), KeywordKeys: keywordKeys(f.keywords),
+		doc := messageDoc{User: int64(user), EmailID: int64(m.EmailID), Flags: int32(f.System), Keywords: nonNilStrings(f.Keywords), KeywordKeys: keywordKeys(f.Keywords),
 			Internal: unixNano(m.InternalDate), Zone: zoneOffset(m.InternalDate), Size: m.Size, Blobs: blobSet(m.Blobs),
 			Envelope: nonNil(m.Envelope), Structure: nonNil(m.Structure), Inline: m.Inline}
 		if !m.SentDate.IsZero() {
@@ -321,7 +321,7 @@ func (s *Store) addSteps(ctx context.Context, op *opDoc, docs []messageDoc, text
 		}
 		ins[i] = m
 		if op.Journal {
-			entries = append(entries, journalEntry{Mailbox: op.Dst, ModSeq: m.ModSeq, UID: m.UID, Kind: int32(engine.ChangeAppend), Flags: m.flagSet().list(), At: now})
+			entries = append(entries, journalEntry{Mailbox: op.Dst, ModSeq: m.ModSeq, UID: m.UID, Kind: int32(engine.ChangeAppend), Flags: m.flagSet().List(), At: now})
 		}
 	}
 	for start := 0; start < len(ins); start += insertBatch {
@@ -921,7 +921,7 @@ func (s *Store) moveSteps(ctx context.Context, op *opDoc, from *mailboxDoc, uids
 		entries = append(entries, journalEntry{Mailbox: op.Src, ModSeq: srcA.modseq, UID: t.UID, Kind: int32(engine.ChangeExpunge), At: now})
 		t.ID, t.Mailbox, t.UID, t.ModSeq, t.Pending, t.Claim = bson.ObjectID{}, op.Dst, dstA.first+int64(i), dstA.modseq, op.ID, ""
 		res.Target = append(res.Target, engine.UID(t.UID))
-		entries = append(entries, journalEntry{Mailbox: op.Dst, ModSeq: dstA.modseq, UID: t.UID, Kind: int32(engine.ChangeAppend), Flags: t.flagSet().list(), At: now})
+		entries = append(entries, journalEntry{Mailbox: op.Dst, ModSeq: dstA.modseq, UID: t.UID, Kind: int32(engine.ChangeAppend), Flags: t.flagSet().List(), At: now})
 		ins[i] = &t
 	}
 	for start := 0; start < len(ins); start += insertBatch {

@@ -485,7 +485,7 @@ func (s *Store) completeFlagJournal(ctx context.Context, mailbox, modseq int64) 
 	}
 	entries := make([]journalEntry, len(docs))
 	for i, m := range docs {
-		entries[i] = journalEntry{Mailbox: mailbox, ModSeq: modseq, UID: m.UID, Kind: int32(engine.ChangeFlags), Flags: m.flagSet().list(), At: s.opt.Now()}
+		entries[i] = journalEntry{Mailbox: mailbox, ModSeq: modseq, UID: m.UID, Kind: int32(engine.ChangeFlags), Flags: m.flagSet().List(), At: s.opt.Now()}
 	}
 	return s.writeJournal(ctx, entries)
 }

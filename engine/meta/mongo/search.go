@@ -195,8 +195,8 @@ func (e *evaluator) leaf(q *engine.SearchQuery, r *searchRow) bool {
 	case engine.SearchAll:
 		return true
 	case engine.SearchFlag:
-		if bit := systemBit(q.Flag); bit != 0 {
-			return r.flags&bit != 0
+		if bit := engine.SystemFlagBit(q.Flag); bit != 0 {
+			return engine.SystemFlags(r.flags)&bit != 0
 		}
 		key := keywordKey(q.Flag)
 		for _, k := range r.keywords {

@@ -25,7 +25,7 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 	if op != engine.FlagsAdd && op != engine.FlagsRemove && op != engine.FlagsReplace {
 		return nil, nil, fmt.Errorf("mongo: store flags: unknown operation %d", op)
 	}
-	g, err := parseFlags(flags)
+	g, err := engine.ParseFlags(flags)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mongo: store flags: %w", err)
 	}
@@ -43,7 +43,7 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 	// Messages being expunged or moved are left alone: they are on their way out.
 	type change struct {
 		uid, oldModSeq int64
-		old, next      flagSet
+		old, next      engine.FlagSet
 	}
 	var changes []change
 	err = s.scan(ctx, mb, uids, bson.D{committedOnly, {Key: "claim", Value: d("$exists", false)}},
@@ -53,8 +53,8 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 				return nil
 			}
 			old := m.flagSet()
-			next := old.apply(op, g)
-			if !next.equal(old) {
+			next := old.Apply(op, g)
+			if !next.Equal(old) {
 				changes = append(changes, change{m.UID, m.ModSeq, old, next})
 			}
 			return nil
@@ -62,8 +62,8 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 	if err != nil {
 		return nil, nil, wrap("store flags", err)
 	}
-	if op != engine.FlagsRemove && len(g.keywords) > 0 {
-		if err := s.recordKeywords(ctx, mb, g.keywords); err != nil {
+	if op != engine.FlagsRemove && len(g.Keywords) > 0 {
+		if err := s.recordKeywords(ctx, mb, g.Keywords); err != nil {
 			return nil, nil, wrap("store flags", err)
 		}
 	}
@@ -87,7 +87,7 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 	groups := map[groupKey][]int{}
 	var order []groupKey
 	for i, c := range changes {
-		k := groupKey{c.oldModSeq, c.old.sys, fmt.Sprint(c.old.keywords)}
+		k := groupKey{c.oldModSeq, int32(c.old.System), fmt.Sprint(c.old.Keywords)}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -97,7 +97,7 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 	for _, k := range order {
 		byNext := map[string][]int{}
 		for _, i := range groups[k] {
-			key := fmt.Sprint(changes[i].next.sys, changes[i].next.keywords)
+			key := fmt.Sprint(changes[i].next.System, changes[i].next.Keywords)
 			byNext[key] = append(byNext[key], i)
 		}
 		for _, same := range byNext {
@@ -108,8 +108,8 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 			}
 			filter := bson.D{{Key: "mailbox", Value: mb.ID}, {Key: "uid", Value: d("$in", list)}, {Key: "modseq", Value: k.modseq},
 				committedOnly, {Key: "claim", Value: d("$exists", false)}}
-			res, err := s.messages.UpdateMany(ctx, filter, d("$set", bson.D{{Key: "f", Value: next.sys}, {Key: "kw", Value: nonNilStrings(next.keywords)},
-				{Key: "kwf", Value: keywordKeys(next.keywords)}, {Key: "modseq", Value: a.modseq}}))
+			res, err := s.messages.UpdateMany(ctx, filter, d("$set", bson.D{{Key: "f", Value: int32(next.System)}, {Key: "kw", Value: nonNilStrings(next.Keywords)},
+				{Key: "kwf", Value: keywordKeys(next.Keywords)}, {Key: "modseq", Value: a.modseq}}))
 			if err != nil {
 				return nil, nil, wrap("store flags", err)
 			}
@@ -142,11 +142,11 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 		if !applied[i] {
 			continue
 		}
-		list := c.next.list()
+		list := c.next.List()
 		out = append(out, engine.FlagChange{UID: engine.UID(c.uid), ModSeq: engine.ModSeq(a.modseq), Flags: list})
 		entries = append(entries, journalEntry{Mailbox: mb.ID, ModSeq: a.modseq, UID: c.uid, Kind: int32(engine.ChangeFlags), Flags: list, At: now})
-		extra.add(-1, 0, c.old.sys)
-		extra.add(1, 0, c.next.sys)
+		extra.add(-1, 0, int32(c.old.System))
+		extra.add(1, 0, int32(c.next.System))
 	}
 	if err := s.writeJournal(ctx, entries); err != nil {
 		return nil, nil, wrap("store flags", err)

@@ -102,7 +102,7 @@ func scanDumpRow(rows *sql.Rows) (dumpRow, error) {
 		return dumpRow{}, err
 	}
 	m.UID, m.ModSeq, m.EmailID, m.Size = engine.UID(uid), engine.ModSeq(modseq), engine.EmailID(emailID), size
-	m.Flags = storedFlags(sys, keywords).list()
+	m.Flags = storedFlags(sys, keywords).List()
 	m.InternalDate = storedTime(internal, zone)
 	m.SentDate = storedTime(sent, 0)
 	err := decodeBlobs(blobs, func(id engine.BlobID) { m.Blobs = append(m.Blobs, id) })

@@ -346,13 +346,13 @@ func (m *mailboxState) allocUIDs(n int) (int64, error) {
 
 // count adds one message's contribution to the counter deltas (sign -1 to
 // take it away).
-func (m *mailboxState) count(sign, size int64, sys uint8) {
+func (m *mailboxState) count(sign, size int64, sys engine.SystemFlags) {
 	m.messages += sign
 	m.size += sign * size
-	if sys&bitSeen == 0 {
+	if sys&engine.SysSeen == 0 {
 		m.unseen += sign
 	}
-	if sys&bitDeleted != 0 {
+	if sys&engine.SysDeleted != 0 {
 		m.deleted += sign
 	}
 }

@@ -148,7 +148,7 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 // preparedMessage is what Append and LoadMessages compute of a message
 // before they take the writer.
 type preparedMessage struct {
-	flags    flagSet
+	flags    engine.FlagSet
 	flagText string
 	blobs    []byte
 	text     []byte // packed search text, nil when the message has none
@@ -160,11 +160,11 @@ func (s *Store) prepareMessage(m *engine.NewMessage, p *preparedMessage) error {
 	if m.Size < 0 {
 		return fmt.Errorf("negative size: %w", engine.ErrInvalidName)
 	}
-	f, err := parseFlags(m.Flags)
+	f, err := engine.ParseFlags(m.Flags)
 	if err != nil {
 		return err
 	}
-	p.flags, p.flagText, p.blobs = f, flagText(f.list()), encodeBlobs(m.Blobs)
+	p.flags, p.flagText, p.blobs = f, flagText(f.List()), encodeBlobs(m.Blobs)
 	if header, body := engine.FoldText(m.HeaderText), engine.FoldText(m.BodyText); header != "" || body != "" {
 		p.text = s.text.pack(header, body)
 		if s.opt.TextIndex == TextIndexInline {
@@ -250,7 +250,7 @@ func (ins *rowInserter) addText(ctx context.Context, p *preparedMessage) (int64,
 // (0: none), and counts it into mb's counters, the blob references and
 // the keywords that finish records.
 func (ins *rowInserter) insertRow(ctx context.Context, mb *mailboxState, uid, modseq int64, m *engine.NewMessage, p *preparedMessage, textID int64) error {
-	res, err := ins.insMsg.ExecContext(ctx, mb.id, uid, modseq, int64(m.EmailID), p.flags.sys, p.flags.keywordText(),
+	res, err := ins.insMsg.ExecContext(ctx, mb.id, uid, modseq, int64(m.EmailID), p.flags.System, keywordText(p.flags),
 		nullTime(m.InternalDate), zoneOffset(m.InternalDate), nullTime(m.SentDate), m.Size, textID, p.blobs,
 		nonNil(m.Envelope), nonNil(m.Structure))
 	if err != nil {
@@ -268,8 +268,8 @@ func (ins *rowInserter) insertRow(ctx context.Context, mb *mailboxState, uid, mo
 	if err := ins.blobs.add(p.blobs, 1); err != nil {
 		return err
 	}
-	mb.count(1, m.Size, p.flags.sys)
-	ins.keywords.add(p.flags.keywords)
+	mb.count(1, m.Size, p.flags.System)
+	ins.keywords.add(p.flags.Keywords)
 	return nil
 }
 
@@ -379,7 +379,7 @@ func scanMeta(rows *sql.Rows) (*engine.MessageMeta, uint32, error) {
 		return nil, 0, err
 	}
 	m.UID, m.ModSeq, m.EmailID, m.Size = engine.UID(uid), engine.ModSeq(modseq), engine.EmailID(emailID), size
-	m.Flags = storedFlags(sys, keywords).list()
+	m.Flags = storedFlags(sys, keywords).List()
 	m.InternalDate = storedTime(internal, zone)
 	return m, uint32(uid), nil
 }
@@ -471,7 +471,7 @@ func (s *Store) Expunge(ctx context.Context, user engine.UserID, mailbox engine.
 						return err
 					}
 					texts[r.textID]++
-					mb.count(-1, r.size, uint8(r.sys))
+					mb.count(-1, r.size, engine.SystemFlags(r.sys))
 					bytes += r.size
 					count++
 					removed.Add(r.uid)
@@ -582,15 +582,15 @@ func (s *Store) Copy(ctx context.Context, user engine.UserID, src, dst engine.Ma
 					return err
 				}
 				f := storedFlags(r.sys, r.keywords)
-				if _, err := insJournal.ExecContext(ctx, to.id, modseq, uid, engine.ChangeAppend, flagText(f.list()), now); err != nil {
+				if _, err := insJournal.ExecContext(ctx, to.id, modseq, uid, engine.ChangeAppend, flagText(f.List()), now); err != nil {
 					return err
 				}
 				if err := blobs.add(r.blobs, 1); err != nil {
 					return err
 				}
 				texts[r.textID]++
-				keywords.add(f.keywords)
-				to.count(1, r.size, f.sys)
+				keywords.add(f.Keywords)
+				to.count(1, r.size, f.System)
 				bytes += r.size
 				res.Source = append(res.Source, engine.UID(r.uid))
 				res.Target = append(res.Target, engine.UID(uid))
@@ -668,12 +668,12 @@ func (s *Store) Move(ctx context.Context, user engine.UserID, src, dst engine.Ma
 				if _, err := insJournal.ExecContext(ctx, from.id, srcModSeq, r.uid, engine.ChangeExpunge, "", now); err != nil {
 					return err
 				}
-				if _, err := insJournal.ExecContext(ctx, to.id, dstModSeq, uid, engine.ChangeAppend, flagText(f.list()), now); err != nil {
+				if _, err := insJournal.ExecContext(ctx, to.id, dstModSeq, uid, engine.ChangeAppend, flagText(f.List()), now); err != nil {
 					return err
 				}
-				from.count(-1, r.size, f.sys)
-				to.count(1, r.size, f.sys)
-				keywords.add(f.keywords)
+				from.count(-1, r.size, f.System)
+				to.count(1, r.size, f.System)
+				keywords.add(f.Keywords)
 				res.Source = append(res.Source, engine.UID(r.uid))
 				res.Target = append(res.Target, engine.UID(uid))
 			}

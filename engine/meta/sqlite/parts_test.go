@@ -135,19 +135,19 @@ func TestFTSQuery(t *testing.T) {
 }
 
 func TestParseFlags(t *testing.T) {
-	f, err := parseFlags([]string{`\SEEN`, "$Junk", `\recent`, "$junk", `\Draft`, "NonJunk"})
+	f, err := engine.ParseFlags([]string{`\SEEN`, "$Junk", `\recent`, "$junk", `\Draft`, "NonJunk"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.list(); !slices.Equal(got, []string{"$Junk", "NonJunk", `\Draft`, `\Seen`}) {
+	if got := f.List(); !slices.Equal(got, []string{"$Junk", "NonJunk", `\Draft`, `\Seen`}) {
 		t.Errorf("list = %q", got)
 	}
 	for _, bad := range []string{"", "two words", "tab\there", "nl\n", "del\x7f"} {
-		if _, err := parseFlags([]string{bad}); err == nil {
+		if _, err := engine.ParseFlags([]string{bad}); err == nil {
 			t.Errorf("flag %q accepted", bad)
 		}
 	}
-	g, _ := parseFlags([]string{"$JUNK", `\Flagged`})
+	g, _ := engine.ParseFlags([]string{"$JUNK", `\Flagged`})
 	cases := []struct {
 		op   engine.FlagOp
 		want []string
@@ -157,7 +157,7 @@ func TestParseFlags(t *testing.T) {
 		{engine.FlagsReplace, []string{"$Junk", `\Flagged`}},
 	}
 	for _, tc := range cases {
-		if got := f.apply(tc.op, g).list(); !slices.Equal(got, tc.want) {
+		if got := f.Apply(tc.op, g).List(); !slices.Equal(got, tc.want) {
 			t.Errorf("op %d: %q, want %q", tc.op, got, tc.want)
 		}
 	}
@@ -168,37 +168,37 @@ func FuzzParseFlags(f *testing.F) {
 	f.Add("", "", uint8(3))
 	f.Add("ä Ä ß", "SS", uint8(2))
 	f.Fuzz(func(t *testing.T, a, b string, op uint8) {
-		fa, errA := parseFlags(strings.Split(a, " "))
-		fb, errB := parseFlags(strings.Split(b, " "))
+		fa, errA := engine.ParseFlags(strings.Split(a, " "))
+		fb, errB := engine.ParseFlags(strings.Split(b, " "))
 		if errA != nil || errB != nil {
 			return
 		}
-		for _, fs := range []flagSet{fa, fb, fa.apply(engine.FlagOp(op%3+1), fb)} {
-			list := fs.list()
+		for _, fs := range []engine.FlagSet{fa, fb, fa.Apply(engine.FlagOp(op%3+1), fb)} {
+			list := fs.List()
 			if !slices.IsSorted(list) {
 				t.Fatalf("unsorted %q", list)
 			}
-			again, err := parseFlags(list)
-			if err != nil || !again.equal(fs) || !slices.Equal(again.list(), list) {
-				t.Fatalf("%q does not parse back: %q, %v", list, again.list(), err)
+			again, err := engine.ParseFlags(list)
+			if err != nil || !again.Equal(fs) || !slices.Equal(again.List(), list) {
+				t.Fatalf("%q does not parse back: %q, %v", list, again.List(), err)
 			}
-			stored := storedFlags(int64(fs.sys), fs.keywordText())
-			if !slices.Equal(stored.list(), list) {
-				t.Fatalf("stored form of %q reads back as %q", list, stored.list())
+			stored := storedFlags(int64(fs.System), keywordText(fs))
+			if !slices.Equal(stored.List(), list) {
+				t.Fatalf("stored form of %q reads back as %q", list, stored.List())
 			}
-			for _, k := range fs.keywords {
+			for _, k := range fs.Keywords {
 				if k == "" || strings.IndexFunc(k, func(r rune) bool { return r <= ' ' }) >= 0 {
 					t.Fatalf("keyword %q stored", k)
 				}
 			}
 		}
-		added := fa.apply(engine.FlagsAdd, fb)
-		removed := added.apply(engine.FlagsRemove, fb)
-		if removed.sys&fb.sys != 0 || slices.ContainsFunc(removed.keywords, fb.hasKeyword) {
-			t.Fatalf("%q + %q - %q = %q", fa.list(), fb.list(), fb.list(), removed.list())
+		added := fa.Apply(engine.FlagsAdd, fb)
+		removed := added.Apply(engine.FlagsRemove, fb)
+		if removed.System&fb.System != 0 || slices.ContainsFunc(removed.Keywords, fb.HasKeyword) {
+			t.Fatalf("%q + %q - %q = %q", fa.List(), fb.List(), fb.List(), removed.List())
 		}
-		if !fa.apply(engine.FlagsReplace, fb).equal(fb) {
-			t.Fatalf("replace %q by %q", fa.list(), fb.list())
+		if !fa.Apply(engine.FlagsReplace, fb).Equal(fb) {
+			t.Fatalf("replace %q by %q", fa.List(), fb.List())
 		}
 	})
 }

@@ -244,8 +244,8 @@ func (s *Store) RecountQuota(ctx context.Context, repair bool) ([]engine.QuotaDr
 				message_count = (SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.user_id = users.id)`,
 			`UPDATE mailboxes SET
 				messages = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id),
-				unseen = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id AND m.flags & ` + fmt.Sprint(bitSeen) + ` = 0),
-				deleted = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id AND m.flags & ` + fmt.Sprint(bitDeleted) + ` != 0),
+				unseen = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id AND m.flags & ` + fmt.Sprint(engine.SysSeen) + ` = 0),
+				deleted = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id AND m.flags & ` + fmt.Sprint(engine.SysDeleted) + ` != 0),
 				size = coalesce((SELECT sum(m.size) FROM messages m WHERE m.mailbox_id = mailboxes.id), 0)`,
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {

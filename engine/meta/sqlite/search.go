@@ -334,7 +334,7 @@ func (b *sqlBuilder) expr(q *engine.SearchQuery) {
 		b.expr(q.Children[0])
 		b.add(`)`)
 	case engine.SearchFlag:
-		if bit := systemBit(q.Flag); bit != 0 {
+		if bit := engine.SystemFlagBit(q.Flag); bit != 0 {
 			b.add(fmt.Sprintf(`(m.flags & %d != 0)`, bit))
 		} else {
 			b.add(`(m.keywords != '' AND eider_has_keyword(m.keywords, ?))`, q.Flag)

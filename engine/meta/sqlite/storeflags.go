@@ -27,7 +27,7 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 	if op != engine.FlagsAdd && op != engine.FlagsRemove && op != engine.FlagsReplace {
 		return nil, nil, fmt.Errorf("sqlite: store flags: unknown operation %d", op)
 	}
-	g, err := parseFlags(flags)
+	g, err := engine.ParseFlags(flags)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: store flags: %w", err)
 	}
@@ -43,7 +43,7 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 		}
 		st.tx, st.mb = tx, mb
 		last := uint32(mb.uidNext - 1)
-		if runs := coverRanges(uids, last, 0, maxSetRuns+1); len(g.keywords) == 0 && len(runs) <= maxSetRuns {
+		if runs := coverRanges(uids, last, 0, maxSetRuns+1); len(g.Keywords) == 0 && len(runs) <= maxSetRuns {
 			err = st.bySet(ctx, runs)
 		} else {
 			err = st.byRow(ctx, uids, last)
@@ -53,7 +53,7 @@ func (s *Store) StoreFlags(ctx context.Context, user engine.UserID, mailbox engi
 		}
 		if op != engine.FlagsRemove {
 			keywords := keywordSet{}
-			keywords.add(g.keywords)
+			keywords.add(g.Keywords)
 			if err := keywords.record(ctx, tx, mb.id); err != nil {
 				return err
 			}
@@ -71,7 +71,7 @@ type flagStore struct {
 	tx             *txn
 	mb             *mailboxState
 	op             engine.FlagOp
-	g              flagSet
+	g              engine.FlagSet
 	unchangedSince int64
 	now            int64
 	changed        []engine.FlagChange
@@ -110,20 +110,20 @@ func (st *flagStore) byRow(ctx context.Context, uids *roaring.Bitmap, last uint3
 					continue
 				}
 				old := storedFlags(r.sys, r.keywords)
-				next := old.apply(st.op, st.g)
-				if next.equal(old) {
+				next := old.Apply(st.op, st.g)
+				if next.Equal(old) {
 					continue
 				}
 				modseq := mb.allocModSeq()
-				list := next.list()
-				if _, err := upd.ExecContext(ctx, next.sys, next.keywordText(), modseq, r.id); err != nil {
+				list := next.List()
+				if _, err := upd.ExecContext(ctx, next.System, keywordText(next), modseq, r.id); err != nil {
 					return err
 				}
 				if _, err := insJournal.ExecContext(ctx, mb.id, modseq, r.uid, engine.ChangeFlags, flagText(list), st.now); err != nil {
 					return err
 				}
-				mb.count(-1, 0, old.sys)
-				mb.count(1, 0, next.sys)
+				mb.count(-1, 0, old.System)
+				mb.count(1, 0, next.System)
 				st.changed = append(st.changed, engine.FlagChange{UID: engine.UID(r.uid), ModSeq: engine.ModSeq(modseq), Flags: list})
 			}
 			return nil
@@ -134,8 +134,8 @@ func (st *flagStore) byRow(ctx context.Context, uids *roaring.Bitmap, last uint3
 // journal's flag text. The order differs from flagText's; journalFlags sorts.
 var journalFlagsSQL = func() string {
 	var parts []string
-	for _, f := range systemFlags {
-		parts = append(parts, fmt.Sprintf(`CASE WHEN flags & %d != 0 THEN '%s' END`, f.bit, f.name))
+	for _, name := range engine.SystemFlagNames() {
+		parts = append(parts, fmt.Sprintf(`CASE WHEN flags & %d != 0 THEN '%s' END`, engine.SystemFlagBit(name), name))
 	}
 	return `concat_ws(' ', ` + strings.Join(parts, ", ") + `, nullif(keywords, ''))`
 }()
@@ -144,10 +144,10 @@ var journalFlagsSQL = func() string {
 // new flags = (flags & keep) | set, keywords cleared by REPLACE.
 func (st *flagStore) bySet(ctx context.Context, runs []scanRange) error {
 	tx, mb := st.tx, st.mb
-	keep, set, clear := int64(0xff), int64(st.g.sys), 0
+	keep, set, clear := int64(0xff), int64(st.g.System), 0
 	switch st.op {
 	case engine.FlagsRemove:
-		keep, set = int64(^st.g.sys), 0
+		keep, set = int64(^st.g.System), 0
 	case engine.FlagsReplace:
 		keep, clear = 0, 1
 	}
@@ -156,7 +156,7 @@ func (st *flagStore) bySet(ctx context.Context, runs []scanRange) error {
 	count, err := tx.stmt(ctx, fmt.Sprintf(`SELECT
 			coalesce(sum((%[2]s & %[1]d = 0) - (flags & %[1]d = 0)), 0),
 			coalesce(sum((%[2]s & %[3]d != 0) - (flags & %[3]d != 0)), 0)
-		FROM messages WHERE mailbox_id = ?5 AND uid BETWEEN ?6 AND ?7 AND %[4]s`, bitSeen, newFlags, bitDeleted, willChange))
+		FROM messages WHERE mailbox_id = ?5 AND uid BETWEEN ?6 AND ?7 AND %[4]s`, engine.SysSeen, newFlags, engine.SysDeleted, willChange))
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (st *flagStore) bySet(ctx context.Context, runs []scanRange) error {
 				rows.Close()
 				return err
 			}
-			st.changed = append(st.changed, engine.FlagChange{UID: engine.UID(uid), ModSeq: engine.ModSeq(modseq), Flags: storedFlags(sys, keywords).list()})
+			st.changed = append(st.changed, engine.FlagChange{UID: engine.UID(uid), ModSeq: engine.ModSeq(modseq), Flags: storedFlags(sys, keywords).List()})
 			n++
 		}
 		rows.Close()
