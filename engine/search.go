@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -45,4 +46,42 @@ type SearchQuery struct {
 	Smaller  int64
 	ModSeq   ModSeq
 	EmailID  EmailID
+}
+
+// MaxSearchDepth bounds the nesting of a SearchQuery tree a backend
+// accepts, so that no client can make a store recurse without end.
+const MaxSearchDepth = 256
+
+// errBadQuery is the error of a malformed query tree.
+var errBadQuery = fmt.Errorf("search query: %w", ErrInvalidName)
+
+// Validate checks that q is a well-formed tree every backend can evaluate:
+// known operators, one operand under NOT, at most MaxSearchDepth levels.
+func (q *SearchQuery) Validate() error { return q.validate(0) }
+
+func (q *SearchQuery) validate(depth int) error {
+	if q == nil {
+		return fmt.Errorf("%w: empty node", errBadQuery)
+	}
+	if depth > MaxSearchDepth {
+		return fmt.Errorf("%w: nested deeper than %d", errBadQuery, MaxSearchDepth)
+	}
+	switch q.Op {
+	case SearchAnd, SearchOr:
+	case SearchNot:
+		if len(q.Children) != 1 {
+			return fmt.Errorf("%w: NOT with %d operands", errBadQuery, len(q.Children))
+		}
+	case SearchAll, SearchUIDs, SearchFlag, SearchHeader, SearchBody, SearchText,
+		SearchInternalDate, SearchSentDate, SearchSize, SearchModSeq, SearchEmailID:
+		return nil
+	default:
+		return fmt.Errorf("%w: unknown operator %d", errBadQuery, q.Op)
+	}
+	for _, c := range q.Children {
+		if err := c.validate(depth + 1); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -7,53 +7,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+
+	"github.com/eidermail/eider/internal/testkit"
 )
-
-// sample returns the value of the counter, or the sample count of the
-// histogram, called name whose labels include want; 0 when there is none.
-func sample(t *testing.T, g prometheus.Gatherer, name string, want ...string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if !hasLabels(m, want) {
-				continue
-			}
-			switch {
-			case m.Counter != nil:
-				total += m.Counter.GetValue()
-			case m.Histogram != nil:
-				total += float64(m.Histogram.GetSampleCount())
-			case m.Gauge != nil:
-				total += m.Gauge.GetValue()
-			}
-		}
-	}
-	return total
-}
-
-func hasLabels(m *dto.Metric, want []string) bool {
-	for i := 0; i+1 < len(want); i += 2 {
-		found := false
-		for _, l := range m.GetLabel() {
-			if l.GetName() == want[i] && l.GetValue() == want[i+1] {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
 
 // TestCommandMetrics: every tagged response counts its command once,
 // under the command's name and result, in both the counter and the
@@ -99,20 +55,20 @@ func TestCommandMetrics(t *testing.T) {
 		{"LOGOUT", "ok", 1},
 	} {
 		labels := []string{"protocol", "imap", "command", tc.command, "result", tc.result}
-		if got := sample(t, reg, "eider_commands_total", labels...); got != tc.want {
+		if got := testkit.Sample(t, reg, "eider_commands_total", labels...); got != tc.want {
 			t.Errorf("eider_commands_total %s %s = %v, want %v", tc.command, tc.result, got, tc.want)
 		}
-		if got := sample(t, reg, "eider_command_duration_seconds", labels...); got != tc.want {
+		if got := testkit.Sample(t, reg, "eider_command_duration_seconds", labels...); got != tc.want {
 			t.Errorf("eider_command_duration_seconds count %s %s = %v, want %v", tc.command, tc.result, got, tc.want)
 		}
 	}
-	if got, want := sample(t, reg, "eider_commands_total", "protocol", "imap"), 12.0; got != want {
+	if got, want := testkit.Sample(t, reg, "eider_commands_total", "protocol", "imap"), 12.0; got != want {
 		t.Errorf("%v commands counted in all, want %v", got, want)
 	}
-	if got := sample(t, reg, "eider_auth_attempts_total", "mechanism", "login_command", "result", "failure"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_auth_attempts_total", "mechanism", "login_command", "result", "failure"); got != 1 {
 		t.Errorf("failed LOGIN attempts = %v, want 1", got)
 	}
-	if got := sample(t, reg, "eider_auth_attempts_total", "mechanism", "login_command", "result", "success"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_auth_attempts_total", "mechanism", "login_command", "result", "success"); got != 1 {
 		t.Errorf("successful LOGIN attempts = %v, want 1", got)
 	}
 }
@@ -133,13 +89,13 @@ func TestAuthenticateMetrics(t *testing.T) {
 	c.send(base64.StdEncoding.EncodeToString([]byte("\x00" + testUser + "\x00" + testPassword)))
 	c.until("a2 OK")
 
-	if got := sample(t, reg, "eider_commands_total", "command", "AUTHENTICATE", "result", "bad"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_commands_total", "command", "AUTHENTICATE", "result", "bad"); got != 1 {
 		t.Errorf("cancelled AUTHENTICATE counted %v times, want 1", got)
 	}
-	if got := sample(t, reg, "eider_commands_total", "command", "AUTHENTICATE", "result", "ok"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_commands_total", "command", "AUTHENTICATE", "result", "ok"); got != 1 {
 		t.Errorf("AUTHENTICATE ok counted %v times, want 1", got)
 	}
-	if got := sample(t, reg, "eider_auth_attempts_total", "protocol", "imap", "mechanism", "PLAIN", "result", "success"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_auth_attempts_total", "protocol", "imap", "mechanism", "PLAIN", "result", "success"); got != 1 {
 		t.Errorf("PLAIN successes = %v, want 1", got)
 	}
 }
@@ -162,16 +118,16 @@ func TestIdleMetrics(t *testing.T) {
 	c.send("DONE")
 	c.until("i1 OK")
 
-	if got := sample(t, reg, "eider_commands_total", "command", "IDLE", "result", "ok"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_commands_total", "command", "IDLE", "result", "ok"); got != 1 {
 		t.Errorf("IDLE counted %v times, want 1", got)
 	}
-	if got := sample(t, reg, "eider_command_duration_seconds", "command", "IDLE"); got != 0 {
+	if got := testkit.Sample(t, reg, "eider_command_duration_seconds", "command", "IDLE"); got != 0 {
 		t.Errorf("IDLE has %v latency samples, want none", got)
 	}
-	if got := sample(t, reg, "eider_imap_idle_duration_seconds"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_imap_idle_duration_seconds"); got != 1 {
 		t.Errorf("IDLE durations observed: %v, want 1", got)
 	}
-	if got := sample(t, reg, "eider_imap_notify_lag_seconds"); got < 1 {
+	if got := testkit.Sample(t, reg, "eider_imap_notify_lag_seconds"); got < 1 {
 		t.Errorf("notifier lag observed %v times, want at least 1", got)
 	}
 }
@@ -187,7 +143,7 @@ func TestAbandonedCommand(t *testing.T) {
 	c.expect("+ ")
 	c.conn.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for sample(t, reg, "eider_commands_total", "command", "IDLE", "result", "error") != 1 {
+	for testkit.Sample(t, reg, "eider_commands_total", "command", "IDLE", "result", "error") != 1 {
 		if time.Now().After(deadline) {
 			t.Fatalf("abandoned IDLE not counted; server log:\n%s", ts.logs.String())
 		}
@@ -236,9 +192,9 @@ func TestAppendMetrics(t *testing.T) {
 	c.until("a2 NO")
 	c.send(fmt.Sprintf("a3 APPEND INBOX {%d+}\r\n%s {%d+}\r\n%s", len(msg), msg, len(msg), msg))
 	c.until("a3 OK")
-	ok := sample(t, reg, "eider_commands_total", "protocol", "imap", "command", "APPEND", "result", "ok")
-	no := sample(t, reg, "eider_commands_total", "protocol", "imap", "command", "APPEND", "result", "no")
-	hist := sample(t, reg, "eider_command_duration_seconds", "protocol", "imap", "command", "APPEND")
+	ok := testkit.Sample(t, reg, "eider_commands_total", "protocol", "imap", "command", "APPEND", "result", "ok")
+	no := testkit.Sample(t, reg, "eider_commands_total", "protocol", "imap", "command", "APPEND", "result", "no")
+	hist := testkit.Sample(t, reg, "eider_command_duration_seconds", "protocol", "imap", "command", "APPEND")
 	if ok != 2 || no != 1 || hist != 3 {
 		t.Fatalf("APPEND counted ok=%v no=%v, histogram %v; want 2, 1, 3", ok, no, hist)
 	}

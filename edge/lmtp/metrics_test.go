@@ -6,49 +6,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/eidermail/eider/edge/lmtp"
+	"github.com/eidermail/eider/internal/testkit"
 )
-
-// sample returns the value of the counter, or the sample count of the
-// histogram, called name whose labels include want (name, value pairs).
-func sample(t *testing.T, g prometheus.Gatherer, name string, want ...string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(want); i += 2 {
-				if !hasLabel(m, want[i], want[i+1]) {
-					continue metrics
-				}
-			}
-			if m.Histogram != nil {
-				total += float64(m.Histogram.GetSampleCount())
-			} else {
-				total += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return total
-}
-
-func hasLabel(m *dto.Metric, name, value string) bool {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name && l.GetValue() == value {
-			return true
-		}
-	}
-	return false
-}
 
 // TestDeliveryMetrics: commands count by reply class, RCPT after its
 // lookup; a message counts as a delivery with its recipients' results and
@@ -87,7 +48,7 @@ func TestDeliveryMetrics(t *testing.T) {
 	c.expect(221, "")
 
 	deadline := time.Now().Add(5 * time.Second)
-	for sample(t, reg, "eider_commands_total", "command", "QUIT") == 0 && time.Now().Before(deadline) {
+	for testkit.Sample(t, reg, "eider_commands_total", "command", "QUIT") == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	for _, tc := range []struct {
@@ -99,10 +60,10 @@ func TestDeliveryMetrics(t *testing.T) {
 		{"QUIT", "2xx", 1},
 	} {
 		labels := []string{"protocol", "lmtp", "command", tc.command, "result", tc.result}
-		if got := sample(t, reg, "eider_commands_total", labels...); got != tc.want {
+		if got := testkit.Sample(t, reg, "eider_commands_total", labels...); got != tc.want {
 			t.Errorf("eider_commands_total %s %s = %v, want %v", tc.command, tc.result, got, tc.want)
 		}
-		if got := sample(t, reg, "eider_command_duration_seconds", labels...); got != tc.want {
+		if got := testkit.Sample(t, reg, "eider_command_duration_seconds", labels...); got != tc.want {
 			t.Errorf("latency samples %s %s = %v, want %v", tc.command, tc.result, got, tc.want)
 		}
 	}
@@ -117,7 +78,7 @@ func TestDeliveryMetrics(t *testing.T) {
 		{"eider_lmtp_message_size_bytes", nil, 2},
 		{"eider_lmtp_delivery_duration_seconds", nil, 2},
 	} {
-		if got := sample(t, reg, tc.name, tc.labels...); got != tc.want {
+		if got := testkit.Sample(t, reg, tc.name, tc.labels...); got != tc.want {
 			t.Errorf("%s %v = %v, want %v", tc.name, tc.labels, got, tc.want)
 		}
 	}

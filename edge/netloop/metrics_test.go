@@ -8,51 +8,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+
+	"github.com/eidermail/eider/internal/testkit"
 )
-
-// sample returns the value of the counter or gauge, or the sample count of
-// the histogram, called name whose labels include want (name, value pairs),
-// summed over the matching series.
-func sample(t testing.TB, g prometheus.Gatherer, name string, want ...string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(want); i += 2 {
-				if !hasLabel(m, want[i], want[i+1]) {
-					continue metrics
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				total += m.Counter.GetValue()
-			case m.Gauge != nil:
-				total += m.Gauge.GetValue()
-			case m.Histogram != nil:
-				total += float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
-	return total
-}
-
-func hasLabel(m *dto.Metric, name, value string) bool {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name && l.GetValue() == value {
-			return true
-		}
-	}
-	return false
-}
 
 // TestConnectionMetrics: connections are counted per listener as they are
 // accepted, open and closed (with the reason), TLS handshakes by result,
@@ -69,7 +27,7 @@ func TestConnectionMetrics(t *testing.T) {
 	a.expect("* OK echo ready\r\n")
 	b := dialPlain(t, ts.plain)
 	b.expect("* OK echo ready\r\n")
-	if got := sample(t, reg, "eider_connections_open", "listener", "plain"); got != 2 {
+	if got := testkit.Sample(t, reg, "eider_connections_open", "listener", "plain"); got != 2 {
 		t.Errorf("open connections = %v, want 2", got)
 	}
 	// A third from the same address is over the per-IP limit.
@@ -93,8 +51,8 @@ func TestConnectionMetrics(t *testing.T) {
 	_ = tc.nc.Close()
 
 	waitFor(t, "connections closed", 5*time.Second, func() bool {
-		return sample(t, reg, "eider_connections_closed_total") == 4 &&
-			sample(t, reg, "eider_tls_handshakes_total", "result", "failed") == 1
+		return testkit.Sample(t, reg, "eider_connections_closed_total") == 4 &&
+			testkit.Sample(t, reg, "eider_tls_handshakes_total", "result", "failed") == 1
 	})
 	for _, tc := range []struct {
 		name   string
@@ -112,7 +70,7 @@ func TestConnectionMetrics(t *testing.T) {
 		{"eider_tls_handshakes_total", []string{"listener", "tls", "result", "ok"}, 1},
 		{"eider_tls_handshake_duration_seconds", []string{"listener", "tls"}, 1},
 	} {
-		if got := sample(t, reg, tc.name, tc.labels...); got != tc.want {
+		if got := testkit.Sample(t, reg, tc.name, tc.labels...); got != tc.want {
 			t.Errorf("%s %v = %v, want %v", tc.name, tc.labels, got, tc.want)
 		}
 	}
@@ -133,10 +91,10 @@ func TestSharedRegistry(t *testing.T) {
 	dialPlain(t, one.start).expect("* OK echo ready\r\n")
 	dialPlain(t, two.start).expect("* OK echo ready\r\n")
 	dialPlain(t, two.start).expect("* OK echo ready\r\n")
-	if got := sample(t, reg, "eider_connections_accepted_total", "listener", "one"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_connections_accepted_total", "listener", "one"); got != 1 {
 		t.Errorf("listener one accepted %v, want 1", got)
 	}
-	if got := sample(t, reg, "eider_connections_accepted_total", "listener", "two"); got != 2 {
+	if got := testkit.Sample(t, reg, "eider_connections_accepted_total", "listener", "two"); got != 2 {
 		t.Errorf("listener two accepted %v, want 2", got)
 	}
 }
@@ -153,7 +111,7 @@ func TestOutputStallMetric(t *testing.T) {
 	c.expect("* OK echo ready\r\n")
 	c.send("BIG 16777216\n")
 	waitFor(t, "a stall", 5*time.Second, func() bool {
-		return sample(t, reg, "eider_output_stalls_total", "listener", "plain") > 0
+		return testkit.Sample(t, reg, "eider_output_stalls_total", "listener", "plain") > 0
 	})
 	_ = c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 1<<20)
@@ -185,20 +143,20 @@ func TestPoolMetrics(t *testing.T) {
 	if err := p.Submit(ctx, func() {}); err == nil {
 		t.Fatal("third job accepted past the queue limit")
 	}
-	if got := sample(t, reg, "eider_pool_queue_depth"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_pool_queue_depth"); got != 1 {
 		t.Errorf("queue depth = %v, want 1", got)
 	}
-	if got := sample(t, reg, "eider_pool_busy_workers"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_pool_busy_workers"); got != 1 {
 		t.Errorf("busy workers = %v, want 1", got)
 	}
 	close(release)
 	waitFor(t, "the queue to drain", 5*time.Second, func() bool {
-		return sample(t, reg, "eider_pool_wait_seconds") == 2
+		return testkit.Sample(t, reg, "eider_pool_wait_seconds") == 2
 	})
-	if got := sample(t, reg, "eider_pool_jobs_submitted_total"); got != 2 {
+	if got := testkit.Sample(t, reg, "eider_pool_jobs_submitted_total"); got != 2 {
 		t.Errorf("submitted = %v, want 2", got)
 	}
-	if got := sample(t, reg, "eider_pool_jobs_rejected_total"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_pool_jobs_rejected_total"); got != 1 {
 		t.Errorf("rejected = %v, want 1", got)
 	}
 }

@@ -6,49 +6,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/eidermail/eider/edge/pop3"
+	"github.com/eidermail/eider/internal/testkit"
 )
-
-// sample returns the value of the counter, or the sample count of the
-// histogram, called name whose labels include want (name, value pairs).
-func sample(t *testing.T, g prometheus.Gatherer, name string, want ...string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(want); i += 2 {
-				if !hasLabel(m, want[i], want[i+1]) {
-					continue metrics
-				}
-			}
-			if m.Histogram != nil {
-				total += float64(m.Histogram.GetSampleCount())
-			} else {
-				total += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return total
-}
-
-func hasLabel(m *dto.Metric, name, value string) bool {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name && l.GetValue() == value {
-			return true
-		}
-	}
-	return false
-}
 
 // TestCommandMetrics: each reply counts its command once, by verb and
 // result, whether the loop answered it or a job (PASS, RETR, QUIT's
@@ -84,7 +45,7 @@ func TestCommandMetrics(t *testing.T) {
 	c.ok()
 
 	deadline := time.Now().Add(5 * time.Second)
-	for sample(t, reg, "eider_commands_total", "command", "QUIT") == 0 && time.Now().Before(deadline) {
+	for testkit.Sample(t, reg, "eider_commands_total", "command", "QUIT") == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	for _, tc := range []struct {
@@ -97,20 +58,20 @@ func TestCommandMetrics(t *testing.T) {
 		{"unknown", "err", 1}, {"QUIT", "ok", 1},
 	} {
 		labels := []string{"protocol", "pop3", "command", tc.command, "result", tc.result}
-		if got := sample(t, reg, "eider_commands_total", labels...); got != tc.want {
+		if got := testkit.Sample(t, reg, "eider_commands_total", labels...); got != tc.want {
 			t.Errorf("eider_commands_total %s %s = %v, want %v", tc.command, tc.result, got, tc.want)
 		}
-		if got := sample(t, reg, "eider_command_duration_seconds", labels...); got != tc.want {
+		if got := testkit.Sample(t, reg, "eider_command_duration_seconds", labels...); got != tc.want {
 			t.Errorf("latency samples %s %s = %v, want %v", tc.command, tc.result, got, tc.want)
 		}
 	}
-	if got := sample(t, reg, "eider_commands_total", "protocol", "pop3"); got != 14 {
+	if got := testkit.Sample(t, reg, "eider_commands_total", "protocol", "pop3"); got != 14 {
 		t.Errorf("%v commands counted, want 14", got)
 	}
-	if got := sample(t, reg, "eider_auth_attempts_total", "mechanism", "user_pass", "result", "failure"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_auth_attempts_total", "mechanism", "user_pass", "result", "failure"); got != 1 {
 		t.Errorf("USER/PASS failures = %v, want 1", got)
 	}
-	if got := sample(t, reg, "eider_auth_attempts_total", "mechanism", "user_pass", "result", "success"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_auth_attempts_total", "mechanism", "user_pass", "result", "success"); got != 1 {
 		t.Errorf("USER/PASS successes = %v, want 1", got)
 	}
 }
@@ -131,13 +92,13 @@ func TestAuthPlainMetrics(t *testing.T) {
 	c.send("QUIT\r\n")
 	c.ok()
 	deadline := time.Now().Add(5 * time.Second)
-	for sample(t, reg, "eider_commands_total", "command", "QUIT") == 0 && time.Now().Before(deadline) {
+	for testkit.Sample(t, reg, "eider_commands_total", "command", "QUIT") == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if got := sample(t, reg, "eider_commands_total", "command", "AUTH", "result", "ok"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_commands_total", "command", "AUTH", "result", "ok"); got != 1 {
 		t.Errorf("AUTH counted %v times, want 1", got)
 	}
-	if got := sample(t, reg, "eider_auth_attempts_total", "protocol", "pop3", "mechanism", "PLAIN", "result", "success"); got != 1 {
+	if got := testkit.Sample(t, reg, "eider_auth_attempts_total", "protocol", "pop3", "mechanism", "PLAIN", "result", "success"); got != 1 {
 		t.Errorf("PLAIN successes = %v, want 1", got)
 	}
 }

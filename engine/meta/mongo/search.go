@@ -14,11 +14,6 @@ import (
 	"github.com/eidermail/eider/engine"
 )
 
-// maxSearchDepth bounds the nesting of a query tree.
-const maxSearchDepth = 256
-
-var errBadQuery = fmt.Errorf("search query: %w", engine.ErrInvalidName)
-
 // searchRow is what a search reads of each message: small fields only.
 type searchRow struct {
 	uid, modseq, emailID int64
@@ -42,7 +37,7 @@ func (s *Store) Search(ctx context.Context, user engine.UserID, mailbox engine.M
 	if q == nil {
 		q = &engine.SearchQuery{Op: engine.SearchAll}
 	}
-	if err := validateQuery(q, 0); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("mongo: search: %w", err)
 	}
 	mb, err := s.loadMailbox(ctx, user, mailbox)
@@ -73,33 +68,6 @@ func (s *Store) Search(ctx context.Context, user engine.UserID, mailbox engine.M
 	}
 	out, err := e.eval(q, e.all)
 	return out, wrap("search", err)
-}
-
-func validateQuery(q *engine.SearchQuery, depth int) error {
-	if q == nil {
-		return fmt.Errorf("%w: empty node", errBadQuery)
-	}
-	if depth > maxSearchDepth {
-		return fmt.Errorf("%w: nested deeper than %d", errBadQuery, maxSearchDepth)
-	}
-	switch q.Op {
-	case engine.SearchAnd, engine.SearchOr:
-	case engine.SearchNot:
-		if len(q.Children) != 1 {
-			return fmt.Errorf("%w: NOT with %d operands", errBadQuery, len(q.Children))
-		}
-	case engine.SearchAll, engine.SearchUIDs, engine.SearchFlag, engine.SearchHeader, engine.SearchBody, engine.SearchText,
-		engine.SearchInternalDate, engine.SearchSentDate, engine.SearchSize, engine.SearchModSeq, engine.SearchEmailID:
-		return nil
-	default:
-		return fmt.Errorf("%w: unknown operator %d", errBadQuery, q.Op)
-	}
-	for _, c := range q.Children {
-		if err := validateQuery(c, depth+1); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 type decoded struct {

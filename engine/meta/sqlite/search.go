@@ -13,14 +13,11 @@ import (
 
 // Search limits. A subtree within sqlMaxDepth and sqlMaxLeaves becomes one
 // SQL expression; larger trees are combined as bitmaps, so no client can
-// build a query SQLite refuses. Trees deeper than maxSearchDepth are refused.
+// build a query SQLite refuses (engine.SearchQuery.Validate bounds the depth).
 const (
-	sqlMaxDepth    = 24
-	sqlMaxLeaves   = 64
-	maxSearchDepth = 256
+	sqlMaxDepth  = 24
+	sqlMaxLeaves = 64
 )
-
-var errBadQuery = fmt.Errorf("search query: %w", engine.ErrInvalidName)
 
 // Search returns the UIDs of the mailbox matching q, from one snapshot.
 //
@@ -34,7 +31,7 @@ func (s *Store) Search(ctx context.Context, user engine.UserID, mailbox engine.M
 	if q == nil {
 		q = &engine.SearchQuery{Op: engine.SearchAll}
 	}
-	if err := validateQuery(q, 0); err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
 	var out *roaring.Bitmap
@@ -51,33 +48,6 @@ func (s *Store) Search(ctx context.Context, user engine.UserID, mailbox engine.M
 		return nil, wrap("search", err)
 	}
 	return out, nil
-}
-
-func validateQuery(q *engine.SearchQuery, depth int) error {
-	if q == nil {
-		return fmt.Errorf("%w: empty node", errBadQuery)
-	}
-	if depth > maxSearchDepth {
-		return fmt.Errorf("%w: nested deeper than %d", errBadQuery, maxSearchDepth)
-	}
-	switch q.Op {
-	case engine.SearchAnd, engine.SearchOr:
-	case engine.SearchNot:
-		if len(q.Children) != 1 {
-			return fmt.Errorf("%w: NOT with %d operands", errBadQuery, len(q.Children))
-		}
-	case engine.SearchAll, engine.SearchUIDs, engine.SearchFlag, engine.SearchHeader, engine.SearchBody, engine.SearchText,
-		engine.SearchInternalDate, engine.SearchSentDate, engine.SearchSize, engine.SearchModSeq, engine.SearchEmailID:
-		return nil
-	default:
-		return fmt.Errorf("%w: unknown operator %d", errBadQuery, q.Op)
-	}
-	for _, c := range q.Children {
-		if err := validateQuery(c, depth+1); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 type evaluator struct {
