@@ -9,47 +9,16 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+
+	"github.com/eidermail/eider/bench/load"
 )
 
-// benchReport is the JSON that `eider-bench --json FILE` writes. perfrun
-// reads the file the binary wrote rather than importing bench/, so what it
-// compares is exactly what a person running eider-bench by hand would see.
-type benchReport struct {
-	Mode               string                  `json:"mode"`
-	Target             string                  `json:"target"`
-	Started            string                  `json:"started"`
-	DurationS          float64                 `json:"duration_s"`
-	Clients            int                     `json:"clients"`
-	Ops                int64                   `json:"ops"`
-	Errors             int64                   `json:"errors"`
-	ConsistencyErrors  int64                   `json:"consistency_errors"`
-	ConsistencySamples []string                `json:"consistency_samples"`
-	Bytes              int64                   `json:"bytes"`
-	OpsPerS            float64                 `json:"ops_per_s"`
-	MBPerS             float64                 `json:"mb_per_s"`
-	Commands           map[string]commandStats `json:"commands"`
-	RSSBeforeBytes     int64                   `json:"rss_before_bytes"`
-	RSSAfterBytes      int64                   `json:"rss_after_bytes"`
-	RSSPerConnBytes    int64                   `json:"rss_per_conn_bytes"`
-	Conns              int                     `json:"conns"`
-	Messages           int64                   `json:"messages"`
-	MsgsPerS           float64                 `json:"msgs_per_s"`
-	ErrorSamples       []string                `json:"error_samples"`
-}
+// benchReport is the JSON that `eider-bench --json FILE` writes, in the
+// bench's own type. perfrun reads the file the binary wrote rather than
+// calling bench/ in-process, so what it compares is exactly what a person
+// running eider-bench by hand would see.
+type benchReport struct{ load.Report }
 
-type commandStats struct {
-	Count  int64   `json:"count"`
-	Errors int64   `json:"errors"`
-	PerS   float64 `json:"per_s"`
-	P50    float64 `json:"p50_ms"`
-	P90    float64 `json:"p90_ms"`
-	P99    float64 `json:"p99_ms"`
-	P999   float64 `json:"p999_ms"`
-	Max    float64 `json:"max_ms"`
-}
-
-// readBenchReport decodes one eider-bench JSON file and checks the fields
-// every scenario relies on.
 func readBenchReport(path string) (*benchReport, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
