@@ -12,6 +12,7 @@
 package metatest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"hash/fnv"
@@ -36,13 +37,28 @@ type JournalPruner interface {
 // Run runs every conformance test. open must return a new, empty store; the
 // suite closes it when the test that opened it ends.
 func Run(t *testing.T, open func(t *testing.T) engine.MetaStore) {
-	RunOnly(t, open)
+	RunWith(t, open, Options{})
 }
 
 // RunOnly runs the named conformance tests (all of them when none are
 // named): for a second configuration of a backend, or a test double that
 // cannot run some of them. Unknown names fail.
 func RunOnly(t *testing.T, open func(t *testing.T) engine.MetaStore, names ...string) {
+	RunWith(t, open, Options{}, names...)
+}
+
+// Options size the suite for a backend that is functionally complete but
+// slow on a test server (the MongoDB backend on FerretDB, which has no
+// secondary indexes). The zero value is the full size.
+type Options struct {
+	// Messages is how many messages the Messages test appends, in
+	// batches of at most 500 (default 3,000).
+	Messages int
+}
+
+// RunWith is RunOnly with sizes.
+func RunWith(t *testing.T, open func(t *testing.T) engine.MetaStore, opt Options, names ...string) {
+	tests := suite(opt)
 	for _, n := range names {
 		if !slices.ContainsFunc(tests, func(tc conformanceTest) bool { return tc.name == n }) {
 			t.Fatalf("metatest: no test named %q", n)
@@ -69,30 +85,33 @@ type conformanceTest struct {
 	fn   func(t *testing.T, s engine.MetaStore)
 }
 
-// tests lists the conformance tests by area, in the order they run.
-var tests = []conformanceTest{
-	{"Users", testUsers},
-	{"Addresses", testAddresses},
-	{"Mailboxes", testMailboxes},
-	{"Subscriptions", testSubscriptions},
-	{"Rename", testRename},
-	{"Append", testAppend},
-	{"Messages", testMessages},
-	{"UIDMonotonicConcurrent", testUIDMonotonicConcurrent},
-	{"Flags", testFlags},
-	{"UnchangedSince", testUnchangedSince},
-	{"Expunge", testExpunge},
-	{"Copy", testCopy},
-	{"Move", testMove},
-	{"Journal", testJournal},
-	{"JournalExpired", testJournalExpired},
-	{"Status", testStatus},
-	{"Search", testSearch},
-	{"SearchModel", testSearchModel},
-	{"Quota", testQuota},
-	{"BlobRefs", testBlobRefs},
-	{"Recount", testRecount},
-	{"Isolation", testIsolation},
+// suite lists the conformance tests by area, in the order they run.
+func suite(opt Options) []conformanceTest {
+	messages := cmp.Or(opt.Messages, 3000)
+	return []conformanceTest{
+		{"Users", testUsers},
+		{"Addresses", testAddresses},
+		{"Mailboxes", testMailboxes},
+		{"Subscriptions", testSubscriptions},
+		{"Rename", testRename},
+		{"Append", testAppend},
+		{"Messages", func(t *testing.T, s engine.MetaStore) { testMessages(t, s, messages) }},
+		{"UIDMonotonicConcurrent", testUIDMonotonicConcurrent},
+		{"Flags", testFlags},
+		{"UnchangedSince", testUnchangedSince},
+		{"Expunge", testExpunge},
+		{"Copy", testCopy},
+		{"Move", testMove},
+		{"Journal", testJournal},
+		{"JournalExpired", testJournalExpired},
+		{"Status", testStatus},
+		{"Search", testSearch},
+		{"SearchModel", testSearchModel},
+		{"Quota", testQuota},
+		{"BlobRefs", testBlobRefs},
+		{"Recount", testRecount},
+		{"Isolation", testIsolation},
+	}
 }
 
 // ctx is the context of every call the suite makes.

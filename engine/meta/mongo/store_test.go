@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -49,67 +48,6 @@ func TestOptionsRefused(t *testing.T) {
 	}
 	if _, err := Open(t.Context(), Options{}); err == nil {
 		t.Error("Open without a URI or client succeeded")
-	}
-}
-
-// TestMessagesSmall runs the checks of the Messages conformance test
-// (skipped on FerretDB for its size) on 150 messages.
-func TestMessagesSmall(t *testing.T) {
-	s := openTest(t, Options{})
-	ctx := t.Context()
-	user, _ := s.CreateUser(ctx, engine.User{Name: "m"})
-	mb, _ := s.CreateMailbox(ctx, user, "INBOX", "")
-	for batch := 0; batch < 3; batch++ {
-		msgs := make([]engine.NewMessage, 50)
-		for i := range msgs {
-			msgs[i] = crashMessage(batch*50+i+1, nil, blob(fmt.Sprint(batch*50+i)))
-		}
-		if _, _, err := s.Append(ctx, user, mb.ID, msgs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	holes := roaring.New()
-	for u := uint32(1); u <= 150; u += 3 {
-		holes.Add(u)
-	}
-	if _, _, err := s.Expunge(ctx, user, mb.ID, holes); err != nil {
-		t.Fatal(err)
-	}
-	all := roaring.New()
-	all.AddRange(1, 1<<32)
-	for name, req := range map[string]*roaring.Bitmap{"everything": all, "sparse": roaring.BitmapOf(2, 3, 5, 100, 149, 150, 151, 9999), "missing": roaring.BitmapOf(1, 4, 7, 400)} {
-		var got []uint32
-		if err := s.Messages(ctx, user, mb.ID, req, func(m *engine.MessageMeta) error { got = append(got, uint32(m.UID)); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		var want []uint32
-		for u := uint32(1); u <= 150; u++ {
-			if !holes.Contains(u) && req.Contains(u) {
-				want = append(want, u)
-			}
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%s: got %d UIDs, want %d", name, len(got), len(want))
-		}
-	}
-	stop := errors.New("enough")
-	n := 0
-	err := s.Messages(ctx, user, mb.ID, all, func(*engine.MessageMeta) error {
-		if n++; n == 10 {
-			return stop
-		}
-		return nil
-	})
-	if !errors.Is(err, stop) || n != 10 {
-		t.Errorf("failing callback: %v after %d calls", err, n)
-	}
-	nested := 0
-	if err := s.Messages(ctx, user, mb.ID, rangeOf(1, 120), func(m *engine.MessageMeta) error {
-		nested++
-		_, err := s.Inline(ctx, user, mb.ID, m.UID)
-		return err
-	}); err != nil || nested != 80 {
-		t.Errorf("nested reads: %d messages, %v", nested, err)
 	}
 }
 
