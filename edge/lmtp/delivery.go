@@ -260,6 +260,8 @@ func (d *delivery) run(connCtx context.Context) {
 		log.Info("lmtp: message refused", "reply", refusal.Code)
 	case err != nil:
 		log.Warn("lmtp: message not stored", "err", err)
+	case delivered == 0:
+		log.Info("lmtp: message refused for every recipient", "failed", failed)
 	default:
 		log.Info("lmtp: message delivered", "delivered", delivered, "failed", failed)
 	}
