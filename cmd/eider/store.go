@@ -80,8 +80,11 @@ func openStores(ctx context.Context, cfg Config, log *slog.Logger) (st *stores, 
 	switch cfg.Storage.Blobs.Backend {
 	case "gridfs":
 		g := cfg.Storage.Blobs.GridFS
-		blobs, err := gridfs.Open(ctx, gridfs.Options{URI: g.URI, Database: g.Database, Bucket: g.Bucket,
-			ChunkSize: int32(g.ChunkSize), Logger: log})
+		opt := gridfs.Options{URI: g.URI, Database: g.Database, Bucket: g.Bucket, ChunkSize: int32(g.ChunkSize), Logger: log}
+		if ms, ok := st.meta.(*mongo.Store); ok && g.URI == cfg.Storage.MongoDB.URI {
+			opt.Client = ms.Client() // one connection pool for one cluster
+		}
+		blobs, err := gridfs.Open(ctx, opt)
 		if err != nil {
 			return nil, fmt.Errorf("blob store (gridfs %s.%s): %w", g.Database, g.Bucket, err)
 		}

@@ -205,6 +205,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	return s, nil
 }
 
+// Client is the store's connection pool, for a blob store on the same
+// cluster to share (the store disconnects it on Close if it opened it).
+func (s *Store) Client() *mongo.Client { return s.client }
+
 // isFerretDB asks the server what it is: FerretDB answers buildInfo with
 // ferretdb fields. Only then are index options it lacks skipped.
 func isFerretDB(ctx context.Context, db *mongo.Database) (bool, error) {
