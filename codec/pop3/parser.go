@@ -3,6 +3,8 @@ package pop3
 import (
 	"bytes"
 	"strings"
+
+	"github.com/eidermail/eider/codec/feed"
 )
 
 // Line limits.
@@ -62,10 +64,9 @@ type Parser struct {
 	maxLine     int
 	maxAuthLine int
 
-	in   []byte // unconsumed input: the caller's buffer, or own
-	own  []byte // holds input when the caller's buffer must be released
-	line []byte // a line split across Feed calls
-	skip bool   // discarding an over-long line up to its end
+	input feed.Input // unconsumed input
+	line  []byte     // a line split across Feed calls
+	skip  bool       // discarding an over-long line up to its end
 
 	sasl     bool // the next line is a SASL response
 	lastAUTH bool // the last event was an AUTH command or a SASL response
@@ -90,39 +91,21 @@ func NewParser(cfg Config) *Parser {
 // EventNeedInput (or Detach or Discard is called): do not modify b before
 // that. Feeding again before the input is drained is allowed; the parser
 // then copies what it still holds.
-func (p *Parser) Feed(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	if len(p.in) == 0 {
-		p.in = b
-		return
-	}
-	p.own = append(append(p.own[:0], p.in...), b...)
-	p.in = p.own
-}
+func (p *Parser) Feed(b []byte) { p.input.Feed(b) }
 
 // Buffered is the number of fed octets not yet consumed.
-func (p *Parser) Buffered() int { return len(p.in) }
+func (p *Parser) Buffered() int { return p.input.Len() }
 
 // Detach copies the unconsumed input into the parser's own memory, so that
 // the caller may reuse the buffer it fed (for example while a store call
 // for a pipelined RETR is in flight).
-func (p *Parser) Detach() {
-	if len(p.in) == 0 {
-		p.in = nil
-		return
-	}
-	p.own = append(p.own[:0], p.in...)
-	p.in = p.own
-}
+func (p *Parser) Detach() { p.input.Detach() }
 
 // Discard drops all unconsumed input, including a partial line, and returns
 // how many octets it dropped. Call it after answering STLS: bytes pipelined
 // behind STLS must not be read as commands.
 func (p *Parser) Discard() int {
-	n := len(p.in) + len(p.line)
-	p.in = nil
+	n := p.input.Drop() + len(p.line)
 	p.line = p.line[:0]
 	p.skip = false
 	return n
@@ -180,37 +163,37 @@ func (p *Parser) saslResponse(line []byte) (Event, error) {
 // when more input is needed (err nil) or the line was rejected (err set).
 func (p *Parser) nextLine() (line []byte, ok bool, err error) {
 	if p.skip {
-		i := bytes.IndexByte(p.in, '\n')
+		i := bytes.IndexByte(p.input.Pending, '\n')
 		if i < 0 {
-			p.in = nil
+			p.input.Pending = nil
 			return nil, false, nil
 		}
-		p.in = p.in[i+1:]
+		p.input.Pending = p.input.Pending[i+1:]
 		p.skip = false
 		p.sasl = false
 		return nil, false, cmdErr("", ErrLineTooLong, "Line too long")
 	}
-	i := bytes.IndexByte(p.in, '\n')
+	i := bytes.IndexByte(p.input.Pending, '\n')
 	if i < 0 {
-		if len(p.line)+len(p.in) >= p.limit(p.line, p.in) {
+		if len(p.line)+len(p.input.Pending) >= p.limit(p.line, p.input.Pending) {
 			// No line end within the limit: drop what is held and answer
 			// once the line ends.
 			p.line = p.line[:0]
 			p.skip = true
-			p.in = nil
+			p.input.Pending = nil
 			return nil, false, nil
 		}
-		p.line = append(p.line, p.in...)
-		p.in = nil
+		p.line = append(p.line, p.input.Pending...)
+		p.input.Pending = nil
 		return nil, false, nil
 	}
 	if len(p.line) > 0 {
-		p.line = append(p.line, p.in[:i+1]...)
+		p.line = append(p.line, p.input.Pending[:i+1]...)
 		line = p.line
 	} else {
-		line = p.in[:i+1]
+		line = p.input.Pending[:i+1]
 	}
-	p.in = p.in[i+1:]
+	p.input.Pending = p.input.Pending[i+1:]
 	p.line = p.line[:0]
 	if len(line) > p.limit(line, nil) {
 		p.sasl = false

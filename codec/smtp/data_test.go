@@ -147,8 +147,8 @@ func TestDataLongLineStreams(t *testing.T) {
 	if got != int64(len(line))+2 || end.Size != got || end.BareLF || end.TooBig {
 		t.Fatalf("got %d octets, end %+v", got, end)
 	}
-	if cap(p.own) != 0 || cap(p.line) > 64 {
-		t.Fatalf("parser buffered: own=%d line=%d", cap(p.own), cap(p.line))
+	if p.input.Retained() != 0 || cap(p.line) > 64 {
+		t.Fatalf("parser buffered: own=%d line=%d", p.input.Retained(), cap(p.line))
 	}
 }
 

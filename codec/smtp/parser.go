@@ -1,6 +1,10 @@
 package smtp
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/eidermail/eider/codec/feed"
+)
 
 // Defaults and floors of Config.
 const (
@@ -99,10 +103,9 @@ type Parser struct {
 	maxLine int
 	maxSize int64
 
-	in   []byte // unconsumed input: the caller's buffer, or own
-	own  []byte // holds input when the caller's buffer must be released
-	line []byte // a command line split across Feed calls
-	skip bool   // discarding an over-long line up to its end
+	input feed.Input // unconsumed input
+	line  []byte     // a command line split across Feed calls
+	skip  bool       // discarding an over-long line up to its end
 
 	mode      mode
 	afterDATA bool // the last event was a DATA command
@@ -140,39 +143,21 @@ func NewParser(cfg Config) *Parser {
 // EventNeedInput (or Detach or Discard is called): do not modify b before
 // that. Feeding again before the input is drained is allowed; the parser
 // then copies what it still holds.
-func (p *Parser) Feed(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	if len(p.in) == 0 {
-		p.in = b
-		return
-	}
-	p.own = append(append(p.own[:0], p.in...), b...)
-	p.in = p.own
-}
+func (p *Parser) Feed(b []byte) { p.input.Feed(b) }
 
 // Buffered is the number of fed octets not yet consumed.
-func (p *Parser) Buffered() int { return len(p.in) }
+func (p *Parser) Buffered() int { return p.input.Len() }
 
 // Detach copies the unconsumed input into the parser's own memory, so that
 // the caller may reuse the buffer it fed (for example before handing a
 // delivery to a worker while pipelined commands wait).
-func (p *Parser) Detach() {
-	if len(p.in) == 0 {
-		p.in = nil
-		return
-	}
-	p.own = append(p.own[:0], p.in...)
-	p.in = p.own
-}
+func (p *Parser) Detach() { p.input.Detach() }
 
 // Discard drops all unconsumed input, including a partial command line,
 // and returns how many fed octets it dropped. Call it after answering
 // STARTTLS: bytes pipelined behind STARTTLS must not be read as commands.
 func (p *Parser) Discard() int {
-	n := len(p.in) + len(p.line)
-	p.in = nil
+	n := p.input.Drop() + len(p.line)
 	p.line = p.line[:0]
 	p.skip = false
 	return n
@@ -221,11 +206,11 @@ func (p *Parser) Next() (Event, error) {
 // skipChunk consumes the chunk of a BDAT that was answered with a syntax
 // error, reporting whether it is complete.
 func (p *Parser) skipChunk() bool {
-	n := int64(len(p.in))
+	n := int64(len(p.input.Pending))
 	if n > p.chunkLeft {
 		n = p.chunkLeft
 	}
-	p.in = p.in[n:]
+	p.input.Pending = p.input.Pending[n:]
 	p.chunkLeft -= n
 	if p.chunkLeft > 0 {
 		return false
@@ -237,37 +222,37 @@ func (p *Parser) skipChunk() bool {
 
 func (p *Parser) nextCommand() (Event, error) {
 	if p.skip {
-		i := bytes.IndexByte(p.in, '\n')
+		i := bytes.IndexByte(p.input.Pending, '\n')
 		if i < 0 {
-			p.in = nil
+			p.input.Pending = nil
 			return Event{}, nil
 		}
-		p.in = p.in[i+1:]
+		p.input.Pending = p.input.Pending[i+1:]
 		p.skip = false
 		return Event{}, cmdErr("", ErrLineTooLong, 500, "5.5.2", "Line too long")
 	}
-	i := bytes.IndexByte(p.in, '\n')
+	i := bytes.IndexByte(p.input.Pending, '\n')
 	if i < 0 {
-		if len(p.line)+len(p.in) >= p.maxLine {
+		if len(p.line)+len(p.input.Pending) >= p.maxLine {
 			// Still no line end at the limit: drop what we hold and
 			// answer once the line ends.
 			p.line = p.line[:0]
 			p.skip = true
-			p.in = nil
+			p.input.Pending = nil
 			return Event{}, nil
 		}
-		p.line = append(p.line, p.in...)
-		p.in = nil
+		p.line = append(p.line, p.input.Pending...)
+		p.input.Pending = nil
 		return Event{}, nil
 	}
 	var line []byte
 	if len(p.line) > 0 {
-		p.line = append(p.line, p.in[:i+1]...)
+		p.line = append(p.line, p.input.Pending[:i+1]...)
 		line = p.line
 	} else {
-		line = p.in[:i+1]
+		line = p.input.Pending[:i+1]
 	}
-	p.in = p.in[i+1:]
+	p.input.Pending = p.input.Pending[i+1:]
 	p.line = p.line[:0]
 	if len(line) > p.maxLine {
 		return Event{}, cmdErr("", ErrLineTooLong, 500, "5.5.2", "Line too long")
@@ -339,14 +324,14 @@ func (p *Parser) emit(b []byte) (Event, bool) {
 // so CRLF and bare LF endings both work and pass through unchanged.
 func (p *Parser) nextData() Event {
 	for {
-		in := p.in
+		in := p.input.Pending
 		if len(in) == 0 {
 			return Event{}
 		}
 		switch p.dstate {
 		case lineStart:
 			if in[0] == '.' {
-				p.in = in[1:]
+				p.input.Pending = in[1:]
 				p.dstate = dotSeen
 				continue
 			}
@@ -354,10 +339,10 @@ func (p *Parser) nextData() Event {
 		case dotSeen:
 			switch in[0] {
 			case '\n':
-				p.in = in[1:]
+				p.input.Pending = in[1:]
 				return p.endData(true)
 			case '\r':
-				p.in = in[1:]
+				p.input.Pending = in[1:]
 				p.dstate = dotCR
 				continue
 			}
@@ -365,7 +350,7 @@ func (p *Parser) nextData() Event {
 			p.dstate = midLine
 		case dotCR:
 			if in[0] == '\n' {
-				p.in = in[1:]
+				p.input.Pending = in[1:]
 				return p.endData(p.bareEOL)
 			}
 			// ".\r" then something else: a stuffed line whose CR is data.
@@ -382,7 +367,7 @@ func (p *Parser) nextData() Event {
 			if i := bytes.Index(in, []byte("\n.")); i >= 0 {
 				chunk = in[:i+1]
 			}
-			p.in = in[len(chunk):]
+			p.input.Pending = in[len(chunk):]
 			n := len(chunk)
 			if chunk[n-1] == '\n' {
 				p.dstate = lineStart
@@ -407,15 +392,15 @@ func (p *Parser) endData(bareLF bool) Event {
 // nextChunk hands out a BDAT chunk as it arrives; no unstuffing (RFC 3030).
 func (p *Parser) nextChunk() Event {
 	for p.chunkLeft > 0 {
-		if len(p.in) == 0 {
+		if len(p.input.Pending) == 0 {
 			return Event{}
 		}
-		n := int64(len(p.in))
+		n := int64(len(p.input.Pending))
 		if n > p.chunkLeft {
 			n = p.chunkLeft
 		}
-		b := p.in[:n]
-		p.in = p.in[n:]
+		b := p.input.Pending[:n]
+		p.input.Pending = p.input.Pending[n:]
 		p.chunkLeft -= n
 		if ev, ok := p.emit(b); ok {
 			return ev
