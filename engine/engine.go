@@ -638,3 +638,40 @@ func (e *Engine) Quota(ctx context.Context, user UserID) (Quota, error) {
 
 // Logger is the engine's structured logger.
 func (e *Engine) Logger() *slog.Logger { return e.log }
+
+// AcquireLease takes a lease shared by every node on the metadata store
+// (see Leaser). A store only this process uses has no leases to share: the
+// answer is then always yes, and callers rely on their in-process locks.
+func (e *Engine) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	if l := e.leaser(); l != nil {
+		return l.AcquireLease(ctx, name, holder, ttl)
+	}
+	return true, nil
+}
+
+// ReleaseLease gives up a lease taken with AcquireLease.
+func (e *Engine) ReleaseLease(ctx context.Context, name, holder string) error {
+	if l := e.leaser(); l != nil {
+		return l.ReleaseLease(ctx, name, holder)
+	}
+	return nil
+}
+
+// SharedLeases reports whether the metadata store shares leases between
+// nodes (a cluster store); without, AcquireLease always succeeds.
+func (e *Engine) SharedLeases() bool { return e.leaser() != nil }
+
+// leaser finds the metadata store's Leaser under any decorators.
+func (e *Engine) leaser() Leaser {
+	m := e.meta
+	for {
+		if l, ok := m.(Leaser); ok {
+			return l
+		}
+		u, ok := m.(interface{ Unwrap() MetaStore })
+		if !ok {
+			return nil
+		}
+		m = u.Unwrap()
+	}
+}

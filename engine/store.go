@@ -257,3 +257,15 @@ type Loader interface {
 	// call.
 	LoadMessages(ctx context.Context, user UserID, mailbox MailboxID, msgs []*MessageDump) error
 }
+
+// Leaser is implemented by metadata stores that several nodes share: a
+// named lease is held by one holder at a time, until it is released or its
+// time runs out (a node that dies gives its leases up after their ttl).
+// The POP3 maildrop lock (RFC 1939: one session per maildrop) is one.
+type Leaser interface {
+	// AcquireLease takes name for holder for ttl, or renews it when holder
+	// has it already; false when another holder's lease is still running.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives name up if holder has it.
+	ReleaseLease(ctx context.Context, name, holder string) error
+}

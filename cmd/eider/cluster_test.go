@@ -125,6 +125,27 @@ func TestClusterNodes(t *testing.T) {
 		t.Fatal("no FETCH FLAGS on node A for node B's STORE")
 	}
 
+	// One POP3 session per maildrop across the cluster (RFC 1939): a login
+	// on node B is refused while node A's session holds it, and accepted
+	// once it ended.
+	popA := pop3Login(t, a.addrs["pop3s"][0])
+	if reply := pop3Login(t, b.addrs["pop3s"][0]).reply; !strings.HasPrefix(reply, "-ERR [IN-USE]") {
+		t.Fatalf("second POP3 login on node B: %q, want -ERR [IN-USE]", reply)
+	}
+	fmt.Fprint(popA.conn, "QUIT\r\n")
+	if line, _ := popA.r.ReadString('\n'); !strings.HasPrefix(line, "+OK") {
+		t.Fatalf("POP3 QUIT on node A: %q", line)
+	}
+	var reply string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if reply = pop3Login(t, b.addrs["pop3s"][0]).reply; strings.HasPrefix(reply, "+OK") {
+			break
+		}
+	}
+	if !strings.HasPrefix(reply, "+OK") {
+		t.Fatalf("POP3 login on node B after node A's session ended: %q", reply)
+	}
+
 	// Node B dies mid-delivery: once while the message is still arriving,
 	// once right after its last byte (the commit may or may not have
 	// happened; either way the message is whole or absent).
@@ -355,4 +376,34 @@ func fetchAll(t *testing.T, c *imapclient.Client) map[string]string {
 		out[m.Envelope.Subject] = string(b)
 	}
 	return out
+}
+
+type pop3Session struct {
+	conn  net.Conn
+	r     *bufio.Reader
+	reply string // to PASS
+}
+
+// pop3Login logs in over POP3S and returns the session and PASS's reply.
+func pop3Login(t *testing.T, addr string) pop3Session {
+	t.Helper()
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	s := pop3Session{conn: conn, r: bufio.NewReader(conn)}
+	for _, cmd := range []string{"", "USER erin@example.com\r\n", "PASS s3cret\r\n"} {
+		fmt.Fprint(conn, cmd)
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("pop3 %q: %v", cmd, err)
+		}
+		s.reply = strings.TrimRight(line, "\r\n")
+		if cmd != "PASS s3cret\r\n" && !strings.HasPrefix(line, "+OK") {
+			t.Fatalf("pop3 %q: %q", cmd, line)
+		}
+	}
+	return s
 }

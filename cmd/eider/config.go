@@ -76,6 +76,7 @@ type POP3Config struct {
 	AllowPlaintextAuth bool     `toml:"allow_plaintext_auth"`
 	MaxMessages        int      `toml:"max_messages"`    // newest INBOX messages in the maildrop
 	DeleteToTrash      bool     `toml:"delete_to_trash"` // DELE moves to Trash instead of expunging
+	MaildropLease      Duration `toml:"maildrop_lease"`  // cluster-wide maildrop lock, freed this long after a node dies
 }
 
 type LMTPConfig struct {
@@ -228,7 +229,7 @@ func defaultConfig() Config {
 		Journal:   JournalConfig{Retention: Duration(7 * 24 * time.Hour)},
 		GC:        GCConfig{Interval: Duration(6 * time.Hour), Grace: Duration(time.Hour)},
 		IMAP:      IMAPConfig{Listen: []string{"127.0.0.1:1143"}, ListenTLS: []string{"127.0.0.1:1993"}},
-		POP3:      POP3Config{Listen: []string{"127.0.0.1:1110"}, ListenTLS: []string{"127.0.0.1:1995"}, MaxMessages: 1000},
+		POP3:      POP3Config{Listen: []string{"127.0.0.1:1110"}, ListenTLS: []string{"127.0.0.1:1995"}, MaxMessages: 1000, MaildropLease: Duration(30 * time.Minute)},
 		LMTP:      LMTPConfig{Listen: []string{"127.0.0.1:2424"}, MaxRecipients: 1000, JunkHeaders: defaultJunkHeaders()},
 		API:       APIConfig{Listen: "127.0.0.1:8080"},
 	}
@@ -407,6 +408,9 @@ func (c *Config) finish() error {
 	}
 	if c.POP3.MaxMessages < 0 {
 		bad("pop3.max_messages", "must not be negative")
+	}
+	if c.POP3.MaildropLease < Duration(time.Minute) {
+		bad("pop3.maildrop_lease", "%s is below 1m", c.POP3.MaildropLease)
 	}
 	if c.LMTP.MaxRecipients < 0 {
 		bad("lmtp.max_recipients", "must not be negative")

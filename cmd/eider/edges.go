@@ -90,7 +90,8 @@ func startEdges(cfg Config, e *engine.Engine, log *slog.Logger) (*edges, error) 
 		{"pop3", listeners("pop3", cfg.POP3.Listen, cfg.POP3.ListenTLS), pop3.NewServer(e, pop3.Config{
 			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log,
 			AllowPlaintextAuth: cfg.POP3.AllowPlaintextAuth, MaxMessages: cfg.POP3.MaxMessages, DeleteToTrash: cfg.POP3.DeleteToTrash,
-			Registerer: reg, AccessLog: cfg.Log.Access, AccessLogRetrievals: cfg.Log.AccessFetchBodies,
+			MaildropLease: cfg.POP3.MaildropLease.std(),
+			Registerer:    reg, AccessLog: cfg.Log.Access, AccessLogRetrievals: cfg.Log.AccessFetchBodies,
 		}), 0},
 		{"lmtp", listeners("lmtp", cfg.LMTP.Listen, nil), lmtp.NewServer(e, lmtp.Config{
 			Hostname: cfg.TLS.Hostname, Pool: pool, Logger: log,

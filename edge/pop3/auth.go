@@ -135,10 +135,23 @@ func (s *session) loginJob(ctx context.Context, name, password string) ([]byte, 
 		s.logger().Info("pop3: maildrop in use", "user", u.Name)
 		return pop3.AppendErr(nil, pop3.RespInUse, "Maildrop is locked by another POP3 session"), false
 	}
+	switch held, err := s.h.acquireLease(ctx, u.ID, s.c.ID()); {
+	case err != nil:
+		s.h.unlock(u.ID, s.c.ID())
+		s.authObserved(netloop.AuthError)
+		s.logger().Warn("pop3: maildrop lease", "user", u.Name, "err", err)
+		return pop3.AppendErr(nil, pop3.RespSysTemp, "Maildrop temporarily unavailable"), false
+	case !held:
+		s.h.unlock(u.ID, s.c.ID())
+		s.authObserved(netloop.AuthRefused)
+		s.logger().Info("pop3: maildrop in use on another node", "user", u.Name)
+		return pop3.AppendErr(nil, pop3.RespInUse, "Maildrop is locked by another POP3 session"), false
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		s.h.unlock(u.ID, s.c.ID())
+		s.h.releaseLease(ctx, u.ID, s.c.ID())
 		return nil, true
 	}
 	s.locked = u.ID
@@ -165,5 +178,15 @@ func (s *session) releaseLock() {
 	s.mu.Unlock()
 	if user != 0 {
 		s.h.unlock(user, s.c.ID())
+		if !s.h.leases {
+			return
+		}
+		// OnClose calls this on the event loop, which must not wait for
+		// the store: the lease goes back from a goroutine of its own.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s.h.releaseLease(ctx, user, s.c.ID())
+		}()
 	}
 }

@@ -22,10 +22,13 @@
 // A session serves its user's INBOX: the newest Config.MaxMessages
 // messages (default 1,000) at login, numbered by ascending UID. The list
 // holds only UIDs and sizes; messages arriving later appear in the next
-// session. One session per user may hold the maildrop on a node; a second
-// login gets -ERR [IN-USE] (RFC 2449) until the first session ends. The
-// lock lives in the handler, so two nodes of a cluster do not see each
-// other's sessions.
+// session. One session per user may hold the maildrop; a second login gets
+// -ERR [IN-USE] (RFC 2449) until the first session ends. The lock is the
+// handler's own and, on a metadata store shared by several nodes (a
+// cluster), also a lease in the store, so a session on another node is
+// refused as well; a node that dies frees its leases after
+// Config.MaildropLease, and the UPDATE state removes nothing unless the
+// session still holds its lease.
 //
 // Unique-ids (UIDL) are "<uidvalidity>.<uid>" of the INBOX message: UIDs
 // are never reused within a mailbox and a recreated mailbox gets a new

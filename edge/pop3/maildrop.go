@@ -108,12 +108,23 @@ func (s *session) update() {
 	ctx := context.WithoutCancel(s.c.Context())
 	s.quit = true
 	s.startJob(ctx, func() {
-		removed, err := s.applyUpdate(ctx, user, drop)
 		var reply []byte
-		if err != nil {
+		// A session that outlived its cluster lease (a silent client past
+		// MaildropLease) may share the maildrop with another node's by now:
+		// it removes nothing.
+		held, err := s.h.acquireLease(ctx, user.ID, s.c.ID())
+		removed := 0
+		if err == nil && held {
+			removed, err = s.applyUpdate(ctx, user, drop)
+		}
+		switch {
+		case err == nil && !held:
+			s.logger().Warn("pop3: maildrop lease lost before UPDATE; nothing removed")
+			reply = pop3.AppendErr(nil, pop3.RespInUse, "Maildrop lock lost; no message was removed")
+		case err != nil:
 			s.logger().Warn("pop3: UPDATE failed", "err", err)
 			reply = pop3.AppendErr(nil, pop3.RespSysTemp, "Some deleted messages were not removed")
-		} else {
+		default:
 			reply = pop3.AppendOK(nil, s.h.cfg.Hostname+" signing off ("+itoa(removed)+" messages deleted)")
 		}
 		s.mu.Lock()

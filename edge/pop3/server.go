@@ -2,9 +2,12 @@ package pop3
 
 import (
 	"bufio"
+	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -44,6 +47,12 @@ type Config struct {
 	// down password guessing without holding a worker. Default 1 s;
 	// negative means no delay.
 	AuthFailureDelay time.Duration
+	// MaildropLease is how long a session's cluster-wide lock on a maildrop
+	// lasts without being renewed (each login and the UPDATE state renew
+	// it): after a node dies, its users' maildrops are free again after
+	// this. Only a metadata store shared by several nodes has such leases.
+	// Default 30 minutes.
+	MaildropLease time.Duration
 	// MaxAuthFailures closes the connection after this many failed logins.
 	// Default 3.
 	MaxAuthFailures int
@@ -70,6 +79,9 @@ type server struct {
 
 	mu    sync.Mutex
 	inUse map[engine.UserID]uint64 // user → connection holding the maildrop
+
+	leases bool   // the store shares maildrop leases between nodes
+	node   string // names this server in maildrop leases
 }
 
 // NewServer returns the POP3 protocol handler for a netloop.Server. Give
@@ -100,7 +112,11 @@ func NewServer(e *engine.Engine, cfg Config) netloop.Handler {
 	if cfg.MaxAuthFailures <= 0 {
 		cfg.MaxAuthFailures = 3
 	}
-	h := &server{e: e, cfg: cfg, pool: cfg.Pool, log: cfg.Logger, inUse: make(map[engine.UserID]uint64), metrics: newMetrics(cfg.Registerer)}
+	if cfg.MaildropLease <= 0 {
+		cfg.MaildropLease = 30 * time.Minute
+	}
+	h := &server{e: e, cfg: cfg, pool: cfg.Pool, log: cfg.Logger, inUse: make(map[engine.UserID]uint64), metrics: newMetrics(cfg.Registerer),
+		leases: e.SharedLeases(), node: rand.Text()}
 	h.bufs.New = func() any {
 		return &streamBuffers{w: bufio.NewWriterSize(nil, 32<<10), copy: make([]byte, 32<<10)}
 	}
@@ -143,5 +159,29 @@ func (h *server) unlock(user engine.UserID, id uint64) {
 	defer h.mu.Unlock()
 	if h.inUse[user] == id {
 		delete(h.inUse, user)
+	}
+}
+
+// The cluster-wide side of the maildrop lock: a lease in the metadata
+// store, held by node and connection, so that a session on another node
+// is refused too. On a store only this process uses the in-process lock
+// above is the whole lock.
+func maildropLease(user engine.UserID) string { return "pop3:" + strconv.FormatInt(int64(user), 10) }
+
+func (h *server) leaseHolder(id uint64) string { return h.node + "/" + strconv.FormatUint(id, 10) }
+
+func (h *server) acquireLease(ctx context.Context, user engine.UserID, id uint64) (bool, error) {
+	if !h.leases {
+		return true, nil
+	}
+	return h.e.AcquireLease(ctx, maildropLease(user), h.leaseHolder(id), h.cfg.MaildropLease)
+}
+
+func (h *server) releaseLease(ctx context.Context, user engine.UserID, id uint64) {
+	if !h.leases {
+		return
+	}
+	if err := h.e.ReleaseLease(ctx, maildropLease(user), h.leaseHolder(id)); err != nil {
+		h.log.Warn("pop3: maildrop lease not released; it runs out by itself", "user", user, "err", err)
 	}
 }

@@ -30,6 +30,8 @@
 //	blobrefs   {_id: BlobID in hex, refs, ops}       shard key {_id: "hashed"}
 //	ops        {_id, kind, user, src, dst, state, at, claim, ...}
 //	           shard key {_id: "hashed"}; index {at: 1}
+//	leases     {_id: name, holder, expires}         unsharded (engine.Leaser:
+//	           the POP3 maildrop locks of the cluster)
 //
 // Open creates the indexes (idempotently); sharding the collections is an
 // operator's step (sh.shardCollection with the keys above) described in

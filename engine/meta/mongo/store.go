@@ -89,6 +89,7 @@ const (
 	collTexts     = "texts"
 	collBlobRefs  = "blobrefs"
 	collOps       = "ops"
+	collLeases    = "leases"
 )
 
 // Store is the MongoDB MetaStore. It is safe for concurrent use, also by
@@ -104,7 +105,7 @@ type Store struct {
 	// answering at a few hundred), so it gets short ones.
 	bulkChunk int
 
-	counters, users, userNames, addresses, mailboxes, messages, journal, texts, blobRefs, ops *mongo.Collection
+	counters, users, userNames, addresses, mailboxes, messages, journal, texts, blobRefs, ops, leases *mongo.Collection
 	// lagging reads (user listings) honour Options.ReadPreference.
 	usersLagging *mongo.Collection
 
@@ -120,6 +121,7 @@ var (
 	_ engine.MetaStore = (*Store)(nil)
 	_ engine.Dumper    = (*Store)(nil)
 	_ engine.Loader    = (*Store)(nil)
+	_ engine.Leaser    = (*Store)(nil)
 )
 
 func parseReadPref(name string) (*readpref.ReadPref, error) {
@@ -183,7 +185,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	}{
 		{&s.counters, collCounters}, {&s.users, collUsers}, {&s.userNames, collUserNames}, {&s.addresses, collAddresses},
 		{&s.mailboxes, collMailboxes}, {&s.messages, collMessages}, {&s.journal, collJournal}, {&s.texts, collTexts},
-		{&s.blobRefs, collBlobRefs}, {&s.ops, collOps},
+		{&s.blobRefs, collBlobRefs}, {&s.ops, collOps}, {&s.leases, collLeases},
 	} {
 		*c.p = s.db.Collection(c.name, primary)
 	}
