@@ -213,6 +213,13 @@ func (p *Parser) ExpectDone() {
 	p.mode, p.modeTag = modeDone, p.lastTag
 }
 
+// ExpectDoneOf is ExpectDone for a parser that did not read the IDLE
+// command itself: a session drops its parser while it idles (an idle
+// connection then holds no parser) and makes a new one when input comes.
+func (p *Parser) ExpectDoneOf(tag string) {
+	p.mode, p.modeTag = modeDone, tag
+}
+
 // ExpectAuthResponse makes the next line a SASL response: call it after
 // sending a continuation request with a challenge during AUTHENTICATE.
 func (p *Parser) ExpectAuthResponse() {

@@ -403,6 +403,28 @@ func TestIdleDone(t *testing.T) {
 	}
 }
 
+// TestIdleDoneOnNewParser: a session that dropped its parser while idling
+// makes a new one that still ends the right IDLE.
+func TestIdleDoneOnNewParser(t *testing.T) {
+	p := NewParser(Options{})
+	p.ExpectDoneOf("a7")
+	p.Feed([]byte("DONE\r\nb NOOP\r\n"))
+	ev, err := p.Next()
+	if err != nil || ev.Kind != EventDone || ev.Tag != "a7" {
+		t.Fatalf("DONE: %+v, %v", ev, err)
+	}
+	ev, err = p.Next()
+	if err != nil || ev.Kind != EventCommand || ev.Command.Name != "NOOP" {
+		t.Fatalf("after DONE: %+v, %v", ev, err)
+	}
+	q := NewParser(Options{})
+	q.ExpectDoneOf("a8")
+	q.Feed([]byte("c NOOP\r\n"))
+	if _, err := q.Next(); !errors.Is(err, ErrExpectedDone) {
+		t.Fatalf("a command instead of DONE: %v", err)
+	}
+}
+
 func TestAuthenticateExchange(t *testing.T) {
 	after := func(p *Parser, cmd *Command) {
 		if cmd.Name == "AUTHENTICATE" {

@@ -129,6 +129,9 @@ func (s *session) OnData(p []byte) int {
 	}
 	if s.p == nil {
 		s.p = s.newParser()
+		if s.idleTag != "" {
+			s.p.ExpectDoneOf(s.idleTag) // the parser was dropped while idling
+		}
 	}
 	if s.inflater == nil {
 		s.p.Feed(p)
@@ -524,9 +527,11 @@ func (s *session) newParser() *imap.Parser {
 }
 
 // idleRelease frees the parser and the writer's buffer when no command is
-// half received, so that an idle connection holds a few hundred bytes.
+// half received, so that an idle connection holds a few hundred bytes. An
+// IDLE-ing session drops its parser too: OnData makes a new one that
+// expects DONE.
 func (s *session) idleRelease() {
-	if s.p != nil && s.atBoundary && len(s.p.Buffered()) == 0 && s.idleTag == "" && s.sasl == nil && s.app == nil {
+	if s.p != nil && s.atBoundary && len(s.p.Buffered()) == 0 && s.sasl == nil && s.app == nil {
 		s.p = nil
 	}
 	s.w.Release()
