@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/eidermail/eider/bench/load"
@@ -197,31 +196,8 @@ func perUser(ctx context.Context, mode string, cfg FetchConfig, work func(contex
 	if err := preflight(ctx, cfg.Target, load.Name(cfg.UserFormat, 0), cfg.Password, rec); err != nil {
 		return nil, err
 	}
-	stopProgress := load.Progress(ctx, cfg.Progress, mode, rec)
-	start := time.Now()
-	users := make(chan int)
-	go func() {
-		defer close(users)
-		for i := range cfg.Users {
-			select {
-			case users <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	for range cfg.Conns {
-		wg.Go(func() {
-			for i := range users {
-				oneUser(ctx, cfg, rec, load.Name(cfg.UserFormat, i), work)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	stopProgress()
-	return rec.Report(mode, cfg.Target.Addr, start, elapsed, cfg.Conns), nil
+	run := load.UserRun{Mode: mode, Addr: cfg.Target.Addr, Users: cfg.Users, UserFormat: cfg.UserFormat, Conns: cfg.Conns, Progress: cfg.Progress}
+	return run.EachUser(ctx, rec, func(ctx context.Context, user string) { oneUser(ctx, cfg, rec, user, work) }), nil
 }
 
 func oneUser(ctx context.Context, cfg FetchConfig, rec *load.Recorder, user string, work func(context.Context, *session, uint32) error) {

@@ -11,7 +11,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/eidermail/eider/bench/load"
@@ -51,31 +50,8 @@ func Run(ctx context.Context, cfg Config) (*load.Report, error) {
 	}
 	probe.close()
 	rec := load.NewRecorder()
-	stopProgress := load.Progress(ctx, cfg.Progress, "pop3", rec)
-	start := time.Now()
-	users := make(chan int)
-	go func() {
-		defer close(users)
-		for i := range cfg.Users {
-			select {
-			case users <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	for range cfg.Conns {
-		wg.Go(func() {
-			for i := range users {
-				download(ctx, cfg, rec, load.Name(cfg.UserFormat, i))
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	stopProgress()
-	return rec.Report("pop3", cfg.Target.Addr, start, elapsed, cfg.Conns), nil
+	run := load.UserRun{Mode: "pop3", Addr: cfg.Target.Addr, Users: cfg.Users, UserFormat: cfg.UserFormat, Conns: cfg.Conns, Progress: cfg.Progress}
+	return run.EachUser(ctx, rec, func(ctx context.Context, user string) { download(ctx, cfg, rec, user) }), nil
 }
 
 type conn struct {
