@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -27,24 +26,9 @@ import (
 // histograms count exactly the commands sent, in the text format (classic
 // buckets) and in the protobuf format (native histograms too).
 func TestMetricsEndToEnd(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	os.MkdirAll(dir, 0o700)
-	os.WriteFile(filepath.Join(dir, "eider.toml"), []byte(loopbackConfig+"pprof = true\n[log]\naccess = true\n[gc]\ninterval = \"100ms\"\n"), 0o600)
-	if out, err := eider(t, "s3cret\n", "user", "add", "carol@example.com", "--data", dir); err != nil {
-		t.Fatalf("user add: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var log testkit.SyncBuffer
-	go func() { done <- run(ctx, []string{"serve", "--data", dir}, strings.NewReader(""), &log, &log) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v\n%s", err, log.String())
-		}
-	}()
-	addrs := waitListening(t, &log)
-	apiAddr := waitAPI(t, &log)
+	dir, log := serveWithUser(t, loopbackConfig+"pprof = true\n[log]\naccess = true\n[gc]\ninterval = \"100ms\"\n")
+	addrs := waitListening(t, log)
+	apiAddr := waitAPI(t, log)
 	metricsURL := "http://" + apiAddr + "/metrics"
 	// api.pprof = true (loopbackConfig ends in [api]) serves Go's profiler.
 	if resp, err := http.Get("http://" + apiAddr + "/debug/pprof/goroutine?debug=1"); err != nil || resp.StatusCode != http.StatusOK {

@@ -25,23 +25,8 @@ import (
 // a user), delivers over LMTP, and reads the message back over IMAPS with
 // go-imap's client and over POP3S, checking it byte for byte.
 func TestServeEndToEnd(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	os.MkdirAll(dir, 0o700)
-	os.WriteFile(filepath.Join(dir, "eider.toml"), []byte(loopbackConfig), 0o600)
-	if out, err := eider(t, "s3cret\n", "user", "add", "carol@example.com", "--data", dir); err != nil {
-		t.Fatalf("user add: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var log testkit.SyncBuffer
-	go func() { done <- run(ctx, []string{"serve", "--data", dir}, strings.NewReader(""), &log, &log) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v\n%s", err, log.String())
-		}
-	}()
-	addrs := waitListening(t, &log)
+	dir, log := serveWithUser(t, loopbackConfig)
+	addrs := waitListening(t, log)
 
 	msg := "From: dave@example.org\r\nTo: carol@example.com\r\nSubject: end to end\r\n\r\nHello Carol.\r\n.. a dot-stuffed line\r\n"
 	lmtpDeliver(t, addrs["lmtp"][0], "carol+e2e@example.com", msg)
@@ -81,6 +66,34 @@ func TestServeEndToEnd(t *testing.T) {
 	if got := pop3Retr(t, addrs["pop3s"][0], tlsConfig, "carol@example.com", "s3cret"); got != want {
 		t.Fatalf("POP3 RETR = %q, want %q", got, want)
 	}
+}
+
+// serveWithUser runs `eider serve` in this process on a new data directory
+// with config as its eider.toml and the user carol@example.com (password
+// s3cret), until the test ends; it returns the directory and serve's log.
+func serveWithUser(t *testing.T, config string) (string, *testkit.SyncBuffer) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "eider.toml"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := eider(t, "s3cret\n", "user", "add", "carol@example.com", "--data", dir); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	log := &testkit.SyncBuffer{}
+	go func() { done <- run(ctx, []string{"serve", "--data", dir}, strings.NewReader(""), log, log) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v\n%s", err, log.String())
+		}
+	})
+	return dir, log
 }
 
 // waitListening reads the listeners' addresses from serve's log, once
