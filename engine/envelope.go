@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/eidermail/eider/codec/mime"
@@ -74,10 +75,16 @@ func envelopeAddresses(h mime.Header, field string) []EnvelopeAddress {
 	return out
 }
 
+// The stored form writes Sender and Reply-To as no addresses when they are
+// From's (most mail has neither field): BuildEnvelope never leaves them
+// empty unless From is, so no address there always means From's.
 func (e *Envelope) encode(b *wbuf) {
 	b.str(e.Date)
 	b.str(e.Subject)
-	for _, l := range [][]EnvelopeAddress{e.From, e.Sender, e.ReplyTo, e.To, e.Cc, e.Bcc} {
+	for i, l := range [][]EnvelopeAddress{e.From, e.Sender, e.ReplyTo, e.To, e.Cc, e.Bcc} {
+		if (i == 1 || i == 2) && slices.Equal(l, e.From) {
+			l = nil
+		}
 		b.uint(uint64(len(l)))
 		for _, a := range l {
 			b.str(a.Name)
@@ -101,6 +108,12 @@ func decodeEnvelope(r *rbuf) *Envelope {
 		for i := range *l {
 			(*l)[i] = EnvelopeAddress{Name: r.str(), Route: r.str(), Mailbox: r.str(), Host: r.str()}
 		}
+	}
+	if len(e.Sender) == 0 {
+		e.Sender = e.From
+	}
+	if len(e.ReplyTo) == 0 {
+		e.ReplyTo = e.From
 	}
 	e.InReplyTo = r.str()
 	e.MessageID = r.str()

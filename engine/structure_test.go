@@ -10,9 +10,9 @@ import (
 )
 
 func sampleStructure() *Structure {
-	env := &Envelope{Date: "Mon, 2 Mar 2026 10:00:00 +0100", Subject: "hi",
-		From: []EnvelopeAddress{{Name: "Doe, John", Mailbox: "john", Host: "example.com"}},
-		To:   []EnvelopeAddress{{Mailbox: "group"}, {Mailbox: "a", Host: "b.c"}, {}}, MessageID: "<m@x>"}
+	from := []EnvelopeAddress{{Name: "Doe, John", Mailbox: "john", Host: "example.com"}}
+	env := &Envelope{Date: "Mon, 2 Mar 2026 10:00:00 +0100", Subject: "hi", From: from, Sender: from, ReplyTo: from,
+		To: []EnvelopeAddress{{Mailbox: "group"}, {Mailbox: "a", Host: "b.c"}, {}}, MessageID: "<m@x>"}
 	layout := transfer.Layout{LineLen: 76, CRLF: true, FinalEOL: false}
 	return &Structure{
 		Size:  300 + layout.EncodedSize(1000),
@@ -54,10 +54,23 @@ func TestStructureRoundTrip(t *testing.T) {
 }
 
 func TestEnvelopeRoundTrip(t *testing.T) {
-	e := sampleStructure().Parts[2].Envelope
-	got, err := DecodeEnvelope(EncodeEnvelope(e))
-	if err != nil || !reflect.DeepEqual(got, e) {
-		t.Fatalf("got %+v, %v", got, err)
+	from := []EnvelopeAddress{{Name: "Doe, John", Mailbox: "john", Host: "example.com"}}
+	other := []EnvelopeAddress{{Mailbox: "list", Host: "example.org"}}
+	for _, e := range []*Envelope{
+		{Date: "Mon, 2 Mar 2026 10:00:00 +0100", Subject: "hi", From: from, Sender: from, ReplyTo: from, MessageID: "<m@x>"},
+		{Subject: "list mail", From: from, Sender: other, ReplyTo: other, To: other},
+		{Subject: "reply-to only", From: from, Sender: from, ReplyTo: other},
+		{Subject: "no from"},
+	} {
+		got, err := DecodeEnvelope(EncodeEnvelope(e))
+		if err != nil || !reflect.DeepEqual(got, e) {
+			t.Fatalf("got %+v, %v; want %+v", got, err, e)
+		}
+	}
+	// Sender and Reply-To that are From's cost nothing.
+	same := &Envelope{From: from, Sender: from, ReplyTo: from}
+	if n, m := len(EncodeEnvelope(same)), len(EncodeEnvelope(&Envelope{From: from})); n != m {
+		t.Errorf("envelope with From's Sender and Reply-To: %d bytes, with none: %d", n, m)
 	}
 }
 
