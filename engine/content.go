@@ -7,49 +7,9 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/eidermail/eider/codec/transfer"
 	"github.com/eidermail/eider/engine/frames"
 )
-
-// zcodec compresses inline segments. One encoder and one decoder serve every
-// goroutine: EncodeAll/DecodeAll are safe for concurrent use and a
-// single-goroutine EncodeAll beats the streaming writer on small inputs.
-type zcodec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
-}
-
-func newZcodec() (*zcodec, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
-	if err != nil {
-		return nil, err
-	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
-	if err != nil {
-		return nil, err
-	}
-	return &zcodec{enc: enc, dec: dec}, nil
-}
-
-func (z *zcodec) compress(p []byte) []byte {
-	if len(p) == 0 {
-		return nil
-	}
-	return z.enc.EncodeAll(p, make([]byte, 0, len(p)/2+64))
-}
-
-func (z *zcodec) decompress(p []byte) ([]byte, error) {
-	if len(p) == 0 {
-		return nil, nil
-	}
-	out, err := z.dec.DecodeAll(p, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: inline segments: %v", errCorrupt, err)
-	}
-	return out, nil
-}
 
 // content gives byte-range access to one stored message: the delivered bytes
 // rebuilt from its inline buffer and its blobs, reading only the segments,

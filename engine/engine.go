@@ -53,7 +53,9 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Passwords = DefaultPasswordParams()
 	}
 	cfg.Ingest = cfg.Ingest.withDefaults()
-	z, err := newZcodec()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	z, err := newZcodec(ctx, findMeta[DictionaryStore](cfg.Meta), cfg.Ingest.DictionarySamples, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +78,15 @@ func (e *Engine) AddressRules() AddressRules { return e.cfg.Addresses }
 // MaxMessageSize is the largest message Append accepts (APPENDLIMIT, SIZE).
 func (e *Engine) MaxMessageSize() int64 { return e.cfg.Ingest.MaxMessageSize }
 
-// Close closes the backends.
+// Close closes the backends, after a dictionary training in progress.
 func (e *Engine) Close() error {
+	e.z.wait()
 	return errors.Join(e.notify.Close(), e.meta.Close())
 }
+
+// CompressionDictionaries returns how many compression dictionaries the
+// engine decodes with; the newest compresses new messages.
+func (e *Engine) CompressionDictionaries() int { return e.z.state.Load().dicts }
 
 // EventKind names a user-visible action.
 type EventKind string
@@ -662,15 +669,19 @@ func (e *Engine) ReleaseLease(ctx context.Context, name, holder string) error {
 func (e *Engine) SharedLeases() bool { return e.leaser() != nil }
 
 // leaser finds the metadata store's Leaser under any decorators.
-func (e *Engine) leaser() Leaser {
-	m := e.meta
+func (e *Engine) leaser() Leaser { return findMeta[Leaser](e.meta) }
+
+// findMeta finds an optional interface of a metadata store under any
+// decorators; the zero value when the store lacks it.
+func findMeta[T any](m MetaStore) T {
 	for {
-		if l, ok := m.(Leaser); ok {
+		if l, ok := m.(T); ok {
 			return l
 		}
 		u, ok := m.(interface{ Unwrap() MetaStore })
 		if !ok {
-			return nil
+			var zero T
+			return zero
 		}
 		m = u.Unwrap()
 	}

@@ -88,3 +88,56 @@ func HeaderMatch(header, name, value []byte) bool {
 	}
 	return false
 }
+
+// TraceFields are header fields whose values are machine-made trace and
+// signature data (Received hops, DKIM and ARC signatures): mostly random
+// tokens nobody searches for, which would otherwise make up much of a
+// search index. SEARCH TEXT does not look into them (as full-text indexes
+// of other servers leave them out); SEARCH HEADER naming one still does.
+var TraceFields = []string{
+	"received", "x-received", "received-spf",
+	"dkim-signature", "x-google-dkim-signature", "domainkey-signature",
+	"arc-seal", "arc-message-signature", "arc-authentication-results",
+	"authentication-results", "x-gm-message-state", "x-google-smtp-source",
+}
+
+// IsTraceField reports whether a folded field name is one of TraceFields.
+func IsTraceField(name []byte) bool {
+	for _, f := range TraceFields {
+		if string(name) == f {
+			return true
+		}
+	}
+	return false
+}
+
+// SearchableHeader returns the lines of a folded header text (as
+// HeaderMatch takes it) that SEARCH TEXT looks at: all but TraceFields. It
+// returns header itself when it has none of them, else a copy in buf.
+func SearchableHeader(header, buf []byte) []byte {
+	out := buf[:0]
+	rest, start, skipped := header, 0, false
+	for len(rest) > 0 {
+		line := rest
+		next := len(rest)
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, next = rest[:i], i+1
+		}
+		drop := false
+		if colon := bytes.IndexByte(line, ':'); colon > 0 {
+			drop = IsTraceField(bytes.TrimRight(line[:colon], " \t"))
+		}
+		if drop && !skipped {
+			out = append(out, header[:start]...)
+			skipped = true
+		} else if !drop && skipped {
+			out = append(out, rest[:next]...)
+		}
+		start += next
+		rest = rest[next:]
+	}
+	if !skipped {
+		return header
+	}
+	return out
+}

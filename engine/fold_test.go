@@ -98,3 +98,14 @@ func FuzzHeaderMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestSearchableHeader(t *testing.T) {
+	h := "from: ann\nreceived: from mx by relay\ndkim-signature: v=1; b=abc\nsubject: hi\nreceived: again\n"
+	if got := string(SearchableHeader([]byte(h), nil)); got != "from: ann\nsubject: hi\n" {
+		t.Errorf("SearchableHeader = %q", got)
+	}
+	plain := []byte("from: ann\nsubject: hi")
+	if got := SearchableHeader(plain, nil); &got[0] != &plain[0] {
+		t.Error("a header without trace fields was copied")
+	}
+}

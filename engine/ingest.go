@@ -20,6 +20,10 @@ type IngestOptions struct {
 	MaxMessageSize int64 // larger messages are refused with ErrTooBig (default 64 MiB; 0 in a literal config means the default)
 	MaxTextExtract int64 // bytes of decoded text kept for SEARCH BODY/TEXT per message (default 1 MiB)
 	MaxHeaderBytes int   // a header block longer than this is cut there and the rest treated as body (default 8 MiB)
+	// DictionarySamples is how many messages the engine samples to train
+	// a compression dictionary for inline segments when the metadata store
+	// has none (see zcodec.go); default 64, negative never trains.
+	DictionarySamples int
 	// Observer, if set, is told what each ingest stores (blob writes,
 	// dedup hits, bytes before and after compression).
 	Observer IngestObserver
@@ -43,6 +47,9 @@ func (o IngestOptions) withDefaults() IngestOptions {
 	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = 8 << 20
+	}
+	if o.DictionarySamples == 0 {
+		o.DictionarySamples = 64
 	}
 	return o
 }

@@ -23,7 +23,7 @@ const (
 	SearchFlag                  // has Flag (system flag or keyword, compared case-insensitively)
 	SearchHeader                // Field contains Value; Field "" = any field; Value "" = the field exists
 	SearchBody                  // decoded body text contains Value
-	SearchText                  // headers or body text contain Value
+	SearchText                  // header fields (but TraceFields) or body text contain Value
 	SearchInternalDate          // Since <= INTERNALDATE < Before (zero = open end)
 	SearchSentDate              // Since <= Date: header < Before (zero = open end)
 	SearchSize                  // Larger < RFC822.SIZE < Smaller (0 = open end)

@@ -258,6 +258,24 @@ type Loader interface {
 	LoadMessages(ctx context.Context, user UserID, mailbox MailboxID, msgs []*MessageDump) error
 }
 
+// Dictionary is a zstd dictionary (in zstd's dictionary format, its ID in
+// its header) that inline segments are compressed with; every frame names
+// the dictionary it needs by that ID.
+type Dictionary struct {
+	ID   uint32
+	Data []byte
+}
+
+// DictionaryStore is implemented by metadata stores that keep the engine's
+// compression dictionaries. Stored frames name a dictionary for good, so
+// one is never changed or removed once added.
+type DictionaryStore interface {
+	// Dictionaries returns every dictionary, oldest first.
+	Dictionaries(ctx context.Context) ([]Dictionary, error)
+	// AddDictionary stores d; ErrExists if its ID is taken.
+	AddDictionary(ctx context.Context, d Dictionary) error
+}
+
 // Leaser is implemented by metadata stores that several nodes share: a
 // named lease is held by one holder at a time, until it is released or its
 // time runs out (a node that dies gives its leases up after their ttl).

@@ -183,6 +183,9 @@ type IngestConfig struct {
 	FrameSize      ByteSize `toml:"frame_size"`
 	MaxMessageSize ByteSize `toml:"max_message_size"`
 	MaxTextExtract ByteSize `toml:"max_text_extract"`
+	// DictionarySamples is how many messages a store without a compression
+	// dictionary samples to train one; 0 never trains.
+	DictionarySamples int `toml:"dictionary_samples"`
 }
 
 type AddressesConfig struct {
@@ -219,10 +222,11 @@ func defaultConfig() Config {
 				GridFS: GridFSConfig{Bucket: "blobs", ChunkSize: 255 << 10}},
 		},
 		Ingest: IngestConfig{
-			InlineMax:      64 << 10,
-			FrameSize:      256 << 10,
-			MaxMessageSize: 64 << 20,
-			MaxTextExtract: 1 << 20,
+			InlineMax:         64 << 10,
+			FrameSize:         256 << 10,
+			MaxMessageSize:    64 << 20,
+			MaxTextExtract:    1 << 20,
+			DictionarySamples: 64,
 		},
 		Addresses: AddressesConfig{LabelSeparator: "+", Labels: true},
 		Users:     UsersConfig{AuthCacheTTL: Duration(10 * time.Minute)},
@@ -355,6 +359,9 @@ func (c *Config) finish() error {
 	}
 	if c.Ingest.MaxTextExtract < 0 {
 		bad("ingest.max_text_extract", "must not be negative")
+	}
+	if c.Ingest.DictionarySamples < 0 || c.Ingest.DictionarySamples > 10000 {
+		bad("ingest.dictionary_samples", "%d is outside 0..10000", c.Ingest.DictionarySamples)
 	}
 	if c.Addresses.LabelSeparator == "" || len(c.Addresses.LabelSeparator) > 4 || strings.ContainsAny(c.Addresses.LabelSeparator, "@ \t\"") {
 		bad("addresses.label_separator", "%q must be 1-4 characters without @, quotes or spaces", c.Addresses.LabelSeparator)

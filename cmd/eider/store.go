@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -139,10 +140,11 @@ func openEngine(cfg Config, log *slog.Logger) (*engine.Engine, *stores, error) {
 		Notifier: st.notify,
 		Logger:   log,
 		Ingest: engine.IngestOptions{
-			InlineMax:      int64(cfg.Ingest.InlineMax),
-			FrameSize:      int(cfg.Ingest.FrameSize),
-			MaxMessageSize: int64(cfg.Ingest.MaxMessageSize),
-			MaxTextExtract: int64(cfg.Ingest.MaxTextExtract),
+			InlineMax:         int64(cfg.Ingest.InlineMax),
+			FrameSize:         int(cfg.Ingest.FrameSize),
+			MaxMessageSize:    int64(cfg.Ingest.MaxMessageSize),
+			MaxTextExtract:    int64(cfg.Ingest.MaxTextExtract),
+			DictionarySamples: cmp.Or(cfg.Ingest.DictionarySamples, -1),
 		},
 		Auth: engine.AuthOptions{Concurrency: cfg.Users.AuthConcurrency, CacheTTL: cfg.authCacheTTL()},
 		Addresses: engine.AddressRules{

@@ -111,6 +111,7 @@ func suite(opt Options) []conformanceTest {
 		{"BlobRefs", testBlobRefs},
 		{"Recount", testRecount},
 		{"Isolation", testIsolation},
+		{"Dictionaries", testDictionaries},
 	}
 }
 

@@ -20,7 +20,7 @@ func searchCorpus(g *gen) []engine.NewMessage {
 	msgs := []engine.NewMessage{
 		{
 			EmailID: 111, Flags: []string{`\Seen`, "$Work"}, InternalDate: day(1, 10), SentDate: day(1, 9), Size: 1000,
-			HeaderText: "from: Alice Example <alice@example.com>\nsubject: Quarterly Report Q3\nx-priority: 1\n",
+			HeaderText: "received: from relay.example.net by mx.example.com\nfrom: Alice Example <alice@example.com>\nsubject: Quarterly Report Q3\nx-priority: 1\n",
 			BodyText:   "Please find the quarterly numbers attached. Größe matters.",
 		},
 		{
@@ -128,6 +128,9 @@ func testSearch(t *testing.T, s engine.MetaStore) {
 		{"body one rune", body("タ"), []uint32{3}},
 		{"body two letters", body("OK"), []uint32{4}},
 		{"body empty", body(""), []uint32{1, 2, 3, 4, 5}},
+		{"trace field by name", header("received", "relay.example"), []uint32{1}},
+		{"text skips trace fields", text("relay.example"), nil},
+		{"text around a trace field", text("alice example"), []uint32{1}},
 		{"body not header", body("alice"), nil},
 		{"body no match", body("zzzzzz"), nil},
 		{"body with quote", body(`"quarterly"`), nil},
@@ -184,7 +187,7 @@ func testSearch(t *testing.T, s engine.MetaStore) {
 // and cases where lower-casing each rune is the whole of case folding.
 var searchWords = []string{"Alpha", "bravo", "CHARLIE", "Délta", "ÉCHO", "straße", "Привет", "МИР", "жук", "東京", "タワー", "ok", "X", "Ωmega", "quick brown"}
 
-var searchFields = []string{"from", "subject", "x-label"}
+var searchFields = []string{"from", "subject", "x-label", "received"}
 
 type modelSearchMsg struct {
 	uid    uint32
@@ -235,7 +238,13 @@ func (m *modelSearchMsg) matches(q *engine.SearchQuery) bool {
 	case engine.SearchBody:
 		return strings.Contains(lower(n.BodyText), lower(q.Value))
 	case engine.SearchText:
-		return strings.Contains(lower(n.HeaderText), lower(q.Value)) || strings.Contains(lower(n.BodyText), lower(q.Value))
+		var header strings.Builder
+		for _, line := range strings.SplitAfter(n.HeaderText, "\n") {
+			if name, _, ok := strings.Cut(line, ":"); !ok || !slices.Contains(engine.TraceFields, lower(name)) {
+				header.WriteString(line)
+			}
+		}
+		return strings.Contains(lower(header.String()), lower(q.Value)) || strings.Contains(lower(n.BodyText), lower(q.Value))
 	case engine.SearchInternalDate:
 		return inRange(n.InternalDate, q.Since, q.Before)
 	case engine.SearchSentDate:

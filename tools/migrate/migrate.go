@@ -17,6 +17,7 @@
 package migrate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -113,6 +114,9 @@ func Run(ctx context.Context, src, dst Stores, opt Options) (Result, error) {
 	if m.loader, ok = dst.Meta.(engine.Loader); !ok {
 		return Result{}, fmt.Errorf("migrate: the destination metadata store (%T) cannot load messages", dst.Meta)
 	}
+	if err := copyDictionaries(ctx, src.Meta, dst.Meta); err != nil {
+		return Result{}, err
+	}
 	users, err := src.Meta.Users(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("migrate: list users: %w", err)
@@ -154,6 +158,41 @@ func Run(ctx context.Context, src, dst Stores, opt Options) (Result, error) {
 		fmt.Fprintln(opt.Progress, m.res.summary(err))
 	}
 	return m.res, err
+}
+
+// copyDictionaries gives dst every compression dictionary of src, before
+// any message: messages name the dictionary that decodes them. One dst
+// already has (an earlier run) must be the same bytes.
+func copyDictionaries(ctx context.Context, src, dst engine.MetaStore) error {
+	from, ok := src.(engine.DictionaryStore)
+	if !ok {
+		return nil
+	}
+	dicts, err := from.Dictionaries(ctx)
+	if err != nil || len(dicts) == 0 {
+		return err
+	}
+	into, ok := dst.(engine.DictionaryStore)
+	if !ok {
+		return fmt.Errorf("migrate: the destination metadata store (%T) keeps no compression dictionaries, and the source's messages need %d", dst, len(dicts))
+	}
+	have, err := into.Dictionaries(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: dictionaries: %w", err)
+	}
+	for _, d := range dicts {
+		i := slices.IndexFunc(have, func(h engine.Dictionary) bool { return h.ID == d.ID })
+		switch {
+		case i >= 0 && !bytes.Equal(have[i].Data, d.Data):
+			return fmt.Errorf("migrate: the destination has another compression dictionary %d", d.ID)
+		case i >= 0:
+		default:
+			if err := into.AddDictionary(ctx, d); err != nil {
+				return fmt.Errorf("migrate: dictionary %d: %w", d.ID, err)
+			}
+		}
+	}
+	return nil
 }
 
 // summary is the line printed at the end of a run.

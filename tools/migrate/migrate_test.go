@@ -388,6 +388,7 @@ func sourceShape(t *testing.T, s store) (messages int64) {
 type loaderStore interface {
 	engine.MetaStore
 	engine.Loader
+	engine.DictionaryStore
 }
 
 // interrupting is a destination store whose LoadMessages calls fail
@@ -428,6 +429,14 @@ func TestMigrate(t *testing.T) {
 		}
 		if n := assertSame(t, src, there, true); int64(n) != total {
 			t.Errorf("compared %d messages, want %d", n, total)
+		}
+		// The messages name the source's compression dictionary.
+		want, err := src.Meta.Dictionaries(ctx)
+		must(t, err)
+		got, err := there.Meta.Dictionaries(ctx)
+		must(t, err)
+		if len(want) == 0 || !reflect.DeepEqual(got, want) {
+			t.Errorf("destination dictionaries %d, source %d", len(got), len(want))
 		}
 
 		start = time.Now()

@@ -32,6 +32,8 @@
 //	           shard key {_id: "hashed"}; index {at: 1}
 //	leases     {_id: name, holder, expires}         unsharded (engine.Leaser:
 //	           the POP3 maildrop locks of the cluster)
+//	dictionaries {_id: dictionary ID, data, added}  unsharded (engine.DictionaryStore:
+//	           the engine's compression dictionaries, a few of 32 KiB)
 //
 // Open creates the indexes (idempotently); sharding the collections is an
 // operator's step (sh.shardCollection with the keys above) described in

@@ -82,7 +82,7 @@ func openTest(t testing.TB, opt Options) *Store {
 var conformance = []string{
 	"Users", "Addresses", "Mailboxes", "Subscriptions", "Rename", "Append", "Messages", "Flags", "UnchangedSince",
 	"Expunge", "Copy", "Move", "Journal", "JournalExpired", "Status", "Search", "SearchModel", "Quota", "BlobRefs",
-	"Recount", "Isolation",
+	"Recount", "Isolation", "Dictionaries",
 }
 
 // TestConformance runs the suite with the Messages test at 150 messages

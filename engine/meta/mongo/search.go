@@ -215,7 +215,7 @@ func (e *evaluator) text(q *engine.SearchQuery, domain *roaring.Bitmap) (*roarin
 		case engine.SearchBody:
 			return bytes.Contains(t.body, value)
 		}
-		return bytes.Contains(t.header, value) || bytes.Contains(t.body, value)
+		return bytes.Contains(engine.SearchableHeader(t.header, nil), value) || bytes.Contains(t.body, value)
 	}
 	// Candidate texts from the index, unless the needle is too short.
 	var candidates map[int64]bool

@@ -90,6 +90,7 @@ const (
 	collBlobRefs  = "blobrefs"
 	collOps       = "ops"
 	collLeases    = "leases"
+	collDicts     = "dictionaries"
 )
 
 // Store is the MongoDB MetaStore. It is safe for concurrent use, also by
@@ -105,7 +106,7 @@ type Store struct {
 	// answering at a few hundred), so it gets short ones.
 	bulkChunk int
 
-	counters, users, userNames, addresses, mailboxes, messages, journal, texts, blobRefs, ops, leases *mongo.Collection
+	counters, users, userNames, addresses, mailboxes, messages, journal, texts, blobRefs, ops, leases, dicts *mongo.Collection
 	// lagging reads (user listings) honour Options.ReadPreference.
 	usersLagging *mongo.Collection
 
@@ -185,7 +186,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	}{
 		{&s.counters, collCounters}, {&s.users, collUsers}, {&s.userNames, collUserNames}, {&s.addresses, collAddresses},
 		{&s.mailboxes, collMailboxes}, {&s.messages, collMessages}, {&s.journal, collJournal}, {&s.texts, collTexts},
-		{&s.blobRefs, collBlobRefs}, {&s.ops, collOps}, {&s.leases, collLeases},
+		{&s.blobRefs, collBlobRefs}, {&s.ops, collOps}, {&s.leases, collLeases}, {&s.dicts, collDicts},
 	} {
 		*c.p = s.db.Collection(c.name, primary)
 	}

@@ -13,11 +13,12 @@ var _ engine.Dumper = (*Store)(nil)
 // dumpRow is a message row as DumpMessages reads it, before its text is
 // decoded.
 type dumpRow struct {
-	dump engine.MessageDump
-	text []byte // packed search text, nil when the message has none
+	dump   engine.MessageDump
+	text   []byte // packed search text, nil when the message has none
+	format int
 }
 
-const dumpQuery = `SELECT ` + metaColumns + `, m.sent_date, m.blobs, i.data, t.data
+const dumpQuery = `SELECT ` + metaColumns + `, m.sent_date, m.blobs, i.data, t.data, coalesce(t.format, 0)
 	FROM messages m LEFT JOIN inline i ON i.message_id = m.id LEFT JOIN texts t ON t.id = m.text_id
 	WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT ?`
 
@@ -70,7 +71,7 @@ func (s *Store) DumpMessages(ctx context.Context, user engine.UserID, mailbox en
 		for i := range chunk {
 			r := &chunk[i]
 			if r.text != nil {
-				if err := s.text.unpack(r.text, bothParts, &text); err != nil {
+				if err := s.text.unpack(r.text, r.format, r.dump.Inline, bothParts, &text); err != nil {
 					return wrap("dump messages", fmt.Errorf("message uid %d: %w", r.dump.UID, err))
 				}
 				r.dump.HeaderText, r.dump.BodyText = string(text.header), string(text.body)
@@ -98,7 +99,7 @@ func scanDumpRow(rows *sql.Rows) (dumpRow, error) {
 	var blobs []byte
 	m := &r.dump
 	if err := rows.Scan(&uid, &modseq, &emailID, &sys, &keywords, &internal, &zone, &size, &m.Envelope, &m.Structure,
-		&sent, &blobs, &m.Inline, &r.text); err != nil {
+		&sent, &blobs, &m.Inline, &r.text, &r.format); err != nil {
 		return dumpRow{}, err
 	}
 	m.UID, m.ModSeq, m.EmailID, m.Size = engine.UID(uid), engine.ModSeq(modseq), engine.EmailID(emailID), size

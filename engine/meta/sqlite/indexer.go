@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -214,25 +215,28 @@ func (s *Store) OptimizeTextIndex(ctx context.Context) error {
 	}
 }
 
-// indexBatch moves up to limit queued texts into the full-text index in one
+// indexBatch moves up to limit queued texts into the word index in one
 // write transaction and returns how many it moved. With yieldAfter > 0 it
 // stops early, once it has moved that many, when a foreground write waits.
 func (s *Store) indexBatch(ctx context.Context, limit, yieldAfter int) (int, error) {
 	n := 0
 	err := s.writeTx(ctx, func(tx *txn) error {
 		n = 0
-		rows, err := tx.QueryContext(ctx, `SELECT q.text_id, t.data FROM texts_queue q JOIN texts t ON t.id = q.text_id ORDER BY q.text_id LIMIT ?`, limit)
+		rows, err := tx.QueryContext(ctx, `SELECT q.text_id, q.words, t.format, t.data
+			FROM texts_queue q JOIN texts t ON t.id = q.text_id ORDER BY q.text_id LIMIT ?`, limit)
 		if err != nil {
 			return err
 		}
 		type queued struct {
-			id   int64
-			data []byte
+			id     int64
+			words  []byte
+			format int
+			data   []byte
 		}
 		var batch []queued
 		for rows.Next() {
 			var q queued
-			if err := rows.Scan(&q.id, &q.data); err != nil {
+			if err := rows.Scan(&q.id, &q.words, &q.format, &q.data); err != nil {
 				rows.Close()
 				return err
 			}
@@ -242,17 +246,31 @@ func (s *Store) indexBatch(ctx context.Context, limit, yieldAfter int) (int, err
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		wi, err := s.newWordWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
 		var t storedText
 		for _, q := range batch {
 			if yieldAfter > 0 && n >= yieldAfter && s.writers.Load() > 0 {
 				break
 			}
-			if err := s.text.unpack(q.data, bothParts, &t); err != nil {
-				return fmt.Errorf("text %d: %w", q.id, err)
+			var hw, bw string
+			if q.words != nil {
+				if hw, bw, err = s.text.unpackWords(q.words); err != nil {
+					return fmt.Errorf("text %d: %w", q.id, err)
+				}
+			} else {
+				// Queued before the word index: its text is stored plain.
+				if q.format != textPlain {
+					return fmt.Errorf("text %d: queued without words", q.id)
+				}
+				if err := s.text.unpack(q.data, q.format, nil, bothParts, &t); err != nil {
+					return fmt.Errorf("text %d: %w", q.id, err)
+				}
+				hw, bw = textWords(t.header, t.body)
 			}
-			// One column: without positions the index cannot tell header
-			// from body anyway.
-			if _, err := tx.ExecContext(ctx, `INSERT INTO texts_fts(rowid, text) VALUES (?, ?)`, q.id, string(t.header)+string(t.body)); err != nil {
+			if err := wi.add(ctx, q.id, hw, bw); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM texts_queue WHERE text_id = ?`, q.id); err != nil {
@@ -263,6 +281,7 @@ func (s *Store) indexBatch(ctx context.Context, limit, yieldAfter int) (int, err
 		return nil
 	})
 	if err != nil {
+		s.vocab.forget()
 		return 0, fmt.Errorf("sqlite: index text: %w", err)
 	}
 	if n == 0 {
@@ -271,6 +290,44 @@ func (s *Store) indexBatch(ctx context.Context, limit, yieldAfter int) (int, err
 		s.queued.Add(-int64(n))
 	}
 	return n, nil
+}
+
+// wordWriter adds texts to the word index and their words to their user's
+// vocabulary, inside one write transaction.
+type wordWriter struct {
+	s              *Store
+	insFTS, insVoc *sql.Stmt
+}
+
+func (s *Store) newWordWriter(ctx context.Context, tx *txn) (*wordWriter, error) {
+	insFTS, err := tx.stmt(ctx, `INSERT INTO words_fts(rowid, words) VALUES (?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	insVoc, err := tx.stmt(ctx, `INSERT OR IGNORE INTO words(user_id, word) SELECT ?, value FROM json_each(?)`)
+	if err != nil {
+		return nil, err
+	}
+	return &wordWriter{s: s, insFTS: insFTS, insVoc: insVoc}, nil
+}
+
+// add indexes text id: its header's and body's words (textWords).
+func (w *wordWriter) add(ctx context.Context, id int64, headerWords, bodyWords string) error {
+	user := id >> 32
+	for part, words := range [2]string{headerWords, bodyWords} {
+		if words == "" {
+			continue
+		}
+		if _, err := w.insFTS.ExecContext(ctx, id<<1|int64(part), words); err != nil {
+			return err
+		}
+		if fresh := w.s.vocab.unseen(user, words); fresh != "" {
+			if _, err := w.insVoc.ExecContext(ctx, user, fresh); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // mergeIndex does one transaction of merging index segments, writing about
@@ -284,7 +341,7 @@ func (s *Store) mergeIndex(ctx context.Context, pages int) (bool, error) {
 		if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO texts_fts(texts_fts, rank) VALUES ('merge', ?)`, pages); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO words_fts(words_fts, rank) VALUES ('merge', ?)`, pages); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&after); err != nil {

@@ -167,6 +167,7 @@ func (s *Store) LoadMessages(ctx context.Context, user engine.UserID, mailbox en
 		return chargeQuota(ctx, tx, user, batchSize, int64(len(msgs)))
 	})
 	if err != nil {
+		s.vocab.forget()
 		return wrap("load messages", err)
 	}
 	s.hints.put(added)

@@ -351,7 +351,7 @@ func TestDumpLoadRoundTrip(t *testing.T) {
 			assertSameStore(t, src.s, dst, ids)
 			if mode.mode == TextIndexBackground {
 				waitBackground(t, dst)
-				_, err := dst.w.Exec(`INSERT INTO texts_fts(texts_fts) VALUES ('integrity-check')`)
+				_, err := dst.w.Exec(`INSERT INTO words_fts(words_fts) VALUES ('integrity-check')`)
 				must(t, err)
 			}
 			// New mail goes on where the source left off.
@@ -538,7 +538,7 @@ func TestLoadSharesTextOnlyWhenEqual(t *testing.T) {
 			t.Errorf("BODY %q = %v, want %v", v, got.ToArray(), want)
 		}
 	}
-	_, err = s.w.Exec(`INSERT INTO texts_fts(texts_fts) VALUES ('integrity-check')`)
+	_, err = s.w.Exec(`INSERT INTO words_fts(words_fts) VALUES ('integrity-check')`)
 	must(t, err)
 }
 

@@ -139,6 +139,7 @@ func (s *Store) Append(ctx context.Context, user engine.UserID, mailbox engine.M
 		return chargeQuota(ctx, tx, user, batchSize, int64(len(msgs)))
 	})
 	if err != nil {
+		s.vocab.forget()
 		return 0, nil, wrap("append", err)
 	}
 	s.textsAdded(texts)
@@ -151,8 +152,11 @@ type preparedMessage struct {
 	flags    engine.FlagSet
 	flagText string
 	blobs    []byte
-	text     []byte // packed search text, nil when the message has none
-	indexed  string // the folded text for the index, in TextIndexInline mode
+	text     []byte // packed search text (textDelta), nil when the message has none
+	// The text's index input (textWords), and its stored form for the
+	// queue (packWords) unless text is indexed as it is stored.
+	headerWords, bodyWords string
+	words                  []byte
 }
 
 // prepareMessage checks m and computes its stored forms into p.
@@ -166,9 +170,10 @@ func (s *Store) prepareMessage(m *engine.NewMessage, p *preparedMessage) error {
 	}
 	p.flags, p.flagText, p.blobs = f, flagText(f.List()), encodeBlobs(m.Blobs)
 	if header, body := engine.FoldText(m.HeaderText), engine.FoldText(m.BodyText); header != "" || body != "" {
-		p.text = s.text.pack(header, body)
-		if s.opt.TextIndex == TextIndexInline {
-			p.indexed = header + body
+		p.text = s.text.pack(header, body, m.Inline)
+		p.headerWords, p.bodyWords = textWords([]byte(header), []byte(body))
+		if s.opt.TextIndex != TextIndexInline {
+			p.words = s.text.packWords(p.headerWords, p.bodyWords)
 		}
 	}
 	return nil
@@ -184,7 +189,8 @@ type rowInserter struct {
 	// textSeq is the last text number used; numbers up to textEnd are
 	// reserved for this transaction.
 	textSeq, textEnd                     int64
-	insText, insIndex, insMsg, insInline *sql.Stmt
+	insText, insQueue, insMsg, insInline *sql.Stmt
+	words                                *wordWriter // in TextIndexInline mode
 	blobs                                blobRefs
 	keywords                             keywordSet
 }
@@ -203,14 +209,15 @@ func (s *Store) newRowInserter(ctx context.Context, tx *txn, user engine.UserID,
 		ins.textSeq = ins.textEnd - int64(texts)
 	}
 	var err error
-	if ins.insText, err = tx.stmt(ctx, `INSERT INTO texts(id, refs, data) VALUES (?, 1, ?)`); err != nil {
+	if ins.insText, err = tx.stmt(ctx, `INSERT INTO texts(id, refs, data, format) VALUES (?, 1, ?, 1)`); err != nil {
 		return nil, err
 	}
-	indexQuery := `INSERT INTO texts_queue(text_id) VALUES (?)`
 	if s.opt.TextIndex == TextIndexInline {
-		indexQuery = `INSERT INTO texts_fts(rowid, text) VALUES (?, ?)`
+		ins.words, err = s.newWordWriter(ctx, tx)
+	} else {
+		ins.insQueue, err = tx.stmt(ctx, `INSERT INTO texts_queue(text_id, words) VALUES (?, ?)`)
 	}
-	if ins.insIndex, err = tx.stmt(ctx, indexQuery); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if ins.insMsg, err = tx.stmt(ctx, `INSERT INTO messages(mailbox_id, uid, modseq, email_id, flags, keywords,
@@ -236,11 +243,10 @@ func (ins *rowInserter) addText(ctx context.Context, p *preparedMessage) (int64,
 	if _, err := ins.insText.ExecContext(ctx, id, p.text); err != nil {
 		return 0, err
 	}
-	args := []any{id}
-	if ins.s.opt.TextIndex == TextIndexInline {
-		args = append(args, p.indexed)
+	if ins.words != nil {
+		return id, ins.words.add(ctx, id, p.headerWords, p.bodyWords)
 	}
-	if _, err := ins.insIndex.ExecContext(ctx, args...); err != nil {
+	if _, err := ins.insQueue.ExecContext(ctx, id, p.words); err != nil {
 		return 0, err
 	}
 	return id, nil

@@ -99,41 +99,6 @@ func FuzzScanRanges(f *testing.F) {
 	})
 }
 
-func TestFTSQuery(t *testing.T) {
-	cases := []struct {
-		needle string
-		want   string
-		ok     bool
-	}{
-		{"", "", false},
-		{"ab", "", false},
-		{"東京", "", false},
-		{"abc", `"abc"`, true},
-		{"abcd", `"abc" "bcd"`, true},
-		{"aaaa", `"aaa"`, true},
-		{`a"bc`, `"a""b" """bc"`, true},
-		{"東京タワー", `"東京タ" "京タワ" "タワー"`, true},
-	}
-	for _, tc := range cases {
-		got, ok := ftsQuery(tc.needle)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("ftsQuery(%q) = %q, %v; want %q, %v", tc.needle, got, ok, tc.want, tc.ok)
-		}
-	}
-	var b strings.Builder
-	for i := 0; i < 200; i++ {
-		b.WriteRune(rune(0x4e00 + i))
-	}
-	runes := []rune(b.String())
-	long, _ := ftsQuery(b.String())
-	if n := strings.Count(long, `" "`) + 1; n != maxTrigrams {
-		t.Errorf("a 200-rune needle gave %d trigrams, want %d", n, maxTrigrams)
-	}
-	if !strings.HasPrefix(long, `"`+string(runes[:3])+`"`) || !strings.HasSuffix(long, `"`+string(runes[197:])+`"`) {
-		t.Errorf("long needle query %s lacks its first or last trigram", long)
-	}
-}
-
 func TestParseFlags(t *testing.T) {
 	f, err := engine.ParseFlags([]string{`\SEEN`, "$Junk", `\recent`, "$junk", `\Draft`, "NonJunk"})
 	if err != nil {

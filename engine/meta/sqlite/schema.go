@@ -123,6 +123,37 @@ CREATE TABLE blobs (
 	refs INTEGER NOT NULL CHECK (refs > 0) -- a blob with no reference has no row
 ) WITHOUT ROWID;
 `,
+	// 2: a word index and texts coded against their message instead of a
+	// trigram index over plain texts (words.go, textdelta.go). Every text is
+	// queued again; the index worker indexes it from its stored form.
+	`
+DROP TABLE texts_fts;
+-- Each text has two rows: rowid = text id << 1 | 0 for its header's words,
+-- | 1 for its body's. The input is the text's distinct words, so neither
+-- positions nor counts are kept (detail=none).
+CREATE VIRTUAL TABLE words_fts USING fts5(words, content='', contentless_delete=1, tokenize='ascii', detail=none);
+INSERT INTO words_fts(words_fts, rank) VALUES ('automerge', 0);
+-- Every word ever indexed for a user, to find the words that contain a
+-- needle. Words of texts deleted since stay: they only cost a lookup.
+CREATE TABLE words (
+	user_id INTEGER NOT NULL,
+	word    TEXT    NOT NULL,
+	PRIMARY KEY (user_id, word)
+) WITHOUT ROWID;
+ALTER TABLE texts ADD COLUMN format INTEGER NOT NULL DEFAULT 0; -- textPlain or textDelta (textcodec.go)
+-- The index input of a queued text (textCodec.packWords), computed when it
+-- was stored; NULL: compute it from the stored text.
+ALTER TABLE texts_queue ADD COLUMN words BLOB;
+INSERT OR IGNORE INTO texts_queue(text_id) SELECT id FROM texts;
+`,
+	// 3: the engine's compression dictionaries (engine.DictionaryStore).
+	`
+CREATE TABLE dictionaries (
+	seq  INTEGER PRIMARY KEY AUTOINCREMENT, -- the order they were added in
+	id   INTEGER NOT NULL UNIQUE,           -- the ID zstd frames name
+	data BLOB    NOT NULL
+);
+`,
 }
 
 // migrate brings the database to the newest schema, one transaction per step.

@@ -111,7 +111,8 @@ type Store struct {
 	// backgroundPending is whether the worker has work left (for tests).
 	backgroundPending atomic.Bool
 
-	hints textHints // LoadMessages' guesses at texts shared by copies
+	hints textHints  // LoadMessages' guesses at texts shared by copies
+	vocab vocabCache // words known to be in the vocabulary
 
 	indexKick chan struct{}
 	stop      chan struct{}
@@ -221,6 +222,19 @@ func Open(path string, opt Options) (*Store, error) {
 	s.queued.Store(queued)
 	s.wc = newStmtCache(s.w)
 	s.rq = pool{newStmtCache(s.r)}
+	if err := s.loadDictionaries(context.Background()); err != nil {
+		s.rq.cache.close()
+		s.wc.close()
+		s.r.Close()
+		s.w.Close()
+		text.close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	text.reload = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), opt.BusyTimeout)
+		defer cancel()
+		return s.loadDictionaries(ctx)
+	}
 	go s.worker()
 	s.kickIndexer() // texts queued before a crash or restart
 	return s, nil

@@ -9,47 +9,6 @@ import (
 	"modernc.org/sqlite"
 )
 
-// maxTrigrams bounds the terms of one full-text query: candidates are
-// verified anyway, so a long needle does not need all of its trigrams.
-const maxTrigrams = 12
-
-// ftsQuery returns an FTS5 query that every text containing needle (folded)
-// matches: some of its trigrams ANDed, each a quoted string. The index keeps
-// no positions (detail=none), so it cannot check that they are adjacent and
-// the caller verifies candidates. ok is false for needles shorter than three
-// runes, which the trigram index cannot serve.
-func ftsQuery(needle string) (q string, ok bool) {
-	runes := []rune(needle)
-	n := len(runes) - 2 // number of trigrams
-	if n < 1 {
-		return "", false
-	}
-	picks := n
-	if picks > maxTrigrams {
-		picks = maxTrigrams
-	}
-	seen := make(map[string]bool, picks)
-	var b strings.Builder
-	for i := 0; i < picks; i++ {
-		at := i
-		if picks < n {
-			at = i * (n - 1) / (picks - 1) // spread over the needle, first and last included
-		}
-		tri := string(runes[at : at+3])
-		if seen[tri] {
-			continue
-		}
-		seen[tri] = true
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteByte('"')
-		b.WriteString(strings.ReplaceAll(tri, `"`, `""`))
-		b.WriteByte('"')
-	}
-	return b.String(), true
-}
-
 func textArg(v driver.Value) string {
 	switch v := v.(type) {
 	case string:
@@ -115,7 +74,7 @@ func deleteText(ctx context.Context, tx *txn, id int64) error {
 		return err
 	}
 	if queued, _ := res.RowsAffected(); queued == 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM texts_fts WHERE rowid = ?`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM words_fts WHERE rowid IN (?, ?)`, id<<1, id<<1|1); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/eidermail/eider/engine"
 )
@@ -24,20 +26,37 @@ func newTestCodec(t testing.TB) *textCodec {
 	return c
 }
 
+// inlineOf returns raw as the engine stores a message's inline bytes.
+func inlineOf(t testing.TB, raw string) []byte {
+	t.Helper()
+	enc, err := zstd.NewWriter(nil)
+	must(t, err)
+	defer enc.Close()
+	return enc.EncodeAll([]byte(raw), nil)
+}
+
 func TestTextCodecRoundTrip(t *testing.T) {
 	c := newTestCodec(t)
 	long := strings.Repeat("received: from mx.example.com by relay.example.net\n", 2000)
-	for _, tc := range [][2]string{
-		{"subject: hi\n", "body"},
-		{"", "body only"},
-		{"subject: header only\n", ""},
-		{long, long},
-		{"nul \x00 and \xff bytes", "ünïcödé"},
+	msg := "Subject: Hello World\r\nFrom: Ann <ann@example.com>\r\n\r\nThe Quarterly Report is attached.\r\n"
+	for _, tc := range [][3]string{
+		{"subject: hi\n", "body", ""},
+		{"", "body only", ""},
+		{"subject: header only\n", "", ""},
+		{long, long, ""},
+		{"nul \x00 and \xff bytes", "ünïcödé", ""},
+		{"subject: hello world\nfrom: ann <ann@example.com>\n", "the quarterly report is attached.", msg},
+		{"subject: other\n", "nothing in common", msg},
+		{"", "", msg},
 	} {
-		packed := c.pack(tc[0], tc[1])
+		var inline []byte
+		if tc[2] != "" {
+			inline = inlineOf(t, tc[2])
+		}
+		packed := c.pack(tc[0], tc[1], inline)
 		var st storedText
 		for _, parts := range []textParts{headerPart, bodyPart, bothParts} {
-			if err := c.unpack(packed, parts, &st); err != nil {
+			if err := c.unpack(packed, textDelta, inline, parts, &st); err != nil {
 				t.Fatalf("unpack %q: %v", tc, err)
 			}
 			wantH, wantB := tc[0], tc[1]
@@ -52,27 +71,82 @@ func TestTextCodecRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if got := len(c.pack(long, "")); got*20 > len(long) {
+	if got := len(c.pack(long, "", nil)); got*20 > len(long) {
 		t.Errorf("%d bytes of repetitive header packed into %d", len(long), got)
+	}
+	// A text that is its message's own bytes costs a few copies.
+	body := strings.Repeat("the quarterly report is attached. ", 100)
+	if got := len(c.pack("", body, inlineOf(t, strings.ToUpper(body)))); got > 40 {
+		t.Errorf("a %d-byte body that its message holds packed into %d bytes", len(body), got)
+	}
+	// The inline bytes a text was coded against are needed to read it.
+	packed := c.pack("", "the quarterly report is attached.", inlineOf(t, msg))
+	var st storedText
+	if err := c.unpack(packed, textDelta, nil, bothParts, &st); !errors.Is(err, errCorruptText) {
+		t.Errorf("unpack without the inline bytes: %v", err)
+	}
+}
+
+// TestPlainTextsStillRead: texts stored before the word index (textPlain)
+// decode without a reference.
+func TestPlainTextsStillRead(t *testing.T) {
+	c := newTestCodec(t)
+	h := c.enc.EncodeAll([]byte("subject: old\n"), nil)
+	data := binary.AppendUvarint(nil, uint64(len(h)))
+	data = append(data, h...)
+	data = c.enc.EncodeAll([]byte("old body"), data)
+	var st storedText
+	must(t, c.unpack(data, textPlain, nil, bothParts, &st))
+	if string(st.header) != "subject: old\n" || string(st.body) != "old body" {
+		t.Errorf("got %q, %q", st.header, st.body)
 	}
 }
 
 func FuzzTextCodec(f *testing.F) {
-	f.Add("subject: hello\n", "world", []byte{3, 1, 2})
-	f.Add("", "", []byte{0})
-	f.Add("a", "", []byte{0x80})
+	f.Add("subject: hello\n", "world", "Subject: Hello\r\n\r\nworld\r\n", []byte{3, 1, 2})
+	f.Add("", "", "", []byte{0})
+	f.Add("a", "", "A", []byte{0x80})
+	f.Add("abcdefghijkl", "abcdefghijklmnop", "ABCDEFGHIJKLMNOP", []byte{1, 0})
 	c := newTestCodec(f)
-	f.Fuzz(func(t *testing.T, header, body string, junk []byte) {
+	enc, err := zstd.NewWriter(nil)
+	must(f, err)
+	f.Fuzz(func(t *testing.T, header, body, message string, junk []byte) {
+		var inline []byte
+		if message != "" {
+			inline = enc.EncodeAll([]byte(message), nil)
+		}
 		var st storedText
-		if err := c.unpack(c.pack(header, body), bothParts, &st); err != nil {
+		if err := c.unpack(c.pack(header, body, inline), textDelta, inline, bothParts, &st); err != nil {
 			t.Fatal(err)
 		}
 		if string(st.header) != header || string(st.body) != body {
 			t.Fatalf("round trip of %q, %q gave %q, %q", header, body, st.header, st.body)
 		}
-		// Damaged values fail cleanly.
-		if err := c.unpack(junk, bothParts, &st); err != nil && !errors.Is(err, errCorruptText) {
-			t.Fatalf("unpack %x: %v", junk, err)
+		// Damaged values fail cleanly, in either format.
+		for _, format := range []int{textPlain, textDelta} {
+			if err := c.unpack(junk, format, inline, bothParts, &st); err != nil && !errors.Is(err, errCorruptText) {
+				t.Fatalf("unpack %x: %v", junk, err)
+			}
+		}
+	})
+}
+
+// FuzzTextDelta: any text round-trips against any reference, and a
+// damaged delta is an error, never a panic or a runaway allocation.
+func FuzzTextDelta(f *testing.F) {
+	f.Add([]byte("hello world, hello world"), []byte("say hello world to the world"), []byte{5, 1, 'a', 0})
+	f.Add([]byte(""), []byte(""), []byte{})
+	f.Add([]byte("aaaaaaaaaaaaaaaaaaaaaaaa"), []byte("aaaaaaaaa"), []byte{3, 0, 3, 0})
+	f.Fuzz(func(t *testing.T, text, ref, junk []byte) {
+		d := newDeltaCoder(ref)
+		delta := d.appendDelta(nil, text)
+		d.release()
+		got, err := applyDelta(nil, delta, ref)
+		if err != nil || string(got) != string(text) {
+			t.Fatalf("round trip of %q against %q: %q, %v", text, ref, got, err)
+		}
+		if _, err := applyDelta(nil, junk, ref); err != nil && !errors.Is(err, errCorruptText) {
+			t.Fatalf("apply %x: %v", junk, err)
 		}
 	})
 }
@@ -228,6 +302,11 @@ func TestCorruptTextReported(t *testing.T) {
 	if !errors.Is(err, errCorruptText) {
 		t.Errorf("search over a damaged text: %v", err)
 	}
+	// A text queued before the word index is indexed from its stored form.
+	_, err = s.w.Exec(`UPDATE texts SET format = 0 WHERE id = (SELECT max(id) FROM texts)`)
+	must(t, err)
+	_, err = s.w.Exec(`UPDATE texts_queue SET words = NULL WHERE text_id = (SELECT max(id) FROM texts)`)
+	must(t, err)
 	if _, err := s.IndexText(ctx); !errors.Is(err, errCorruptText) {
 		t.Errorf("indexing a damaged text: %v", err)
 	}
@@ -251,7 +330,7 @@ func TestBackgroundIndexMaintenance(t *testing.T) {
 	waitBackground(t, s)
 	check := func() {
 		t.Helper()
-		_, err := s.w.Exec(`INSERT INTO texts_fts(texts_fts) VALUES ('integrity-check')`)
+		_, err := s.w.Exec(`INSERT INTO words_fts(words_fts) VALUES ('integrity-check')`)
 		must(t, err)
 		r, err := s.Search(ctx, f.user, f.box.ID, &engine.SearchQuery{Op: engine.SearchText, Value: "user17@example.com"})
 		must(t, err)
@@ -260,9 +339,9 @@ func TestBackgroundIndexMaintenance(t *testing.T) {
 		}
 	}
 	check()
-	segments := f.count(t, `SELECT count(DISTINCT segid) FROM texts_fts_idx`)
+	segments := f.count(t, `SELECT count(DISTINCT segid) FROM words_fts_idx`)
 	must(t, s.OptimizeTextIndex(ctx))
-	if n := f.count(t, `SELECT count(DISTINCT segid) FROM texts_fts_idx`); n != 1 {
+	if n := f.count(t, `SELECT count(DISTINCT segid) FROM words_fts_idx`); n != 1 {
 		t.Errorf("%d segments after OptimizeTextIndex (%d before)", n, segments)
 	}
 	check()
@@ -280,11 +359,11 @@ func TestMaintenanceOptimizesIndex(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		waitBackground(t, s)
-		if f.count(t, `SELECT count(DISTINCT segid) FROM texts_fts_idx`) == 1 {
+		if f.count(t, `SELECT count(DISTINCT segid) FROM words_fts_idx`) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d index segments after maintenance", f.count(t, `SELECT count(DISTINCT segid) FROM texts_fts_idx`))
+			t.Fatalf("%d index segments after maintenance", f.count(t, `SELECT count(DISTINCT segid) FROM words_fts_idx`))
 		}
 	}
 }

@@ -20,41 +20,64 @@ import (
 
 // textChunk is how many texts one query reads. The statement always has
 // this many placeholders, so it is prepared once; unused ones are bound to
-// 0, which no text has.
+// 0, which no message has.
 const textChunk = 64
 
-var textsByID = `SELECT id, data FROM texts WHERE id IN (?` + strings.Repeat(`, ?`, textChunk-1) + `)`
+// textsByMessage reads texts through a message that refers to each: a
+// text is coded against its message's inline bytes.
+var textsByMessage = `SELECT m.text_id, t.format, t.data, i.data FROM messages m
+	JOIN texts t ON t.id = m.text_id LEFT JOIN inline i ON i.message_id = m.id
+	WHERE m.id IN (?` + strings.Repeat(`, ?`, textChunk-1) + `)`
 
 const (
-	textCandidatesAll = `SELECT uid, text_id FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? AND text_id != 0`
-	// Indexed texts that hold the needle's trigrams, and every text not
-	// indexed yet, within the user's id range.
-	textCandidatesIndexed = textCandidatesAll + ` AND text_id IN (
-		SELECT rowid FROM texts_fts WHERE texts_fts MATCH ? AND rowid BETWEEN ? AND ?
-		UNION ALL SELECT text_id FROM texts_queue WHERE text_id BETWEEN ? AND ?)`
+	textCandidatesAll = `SELECT uid, text_id, id, 0 FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? AND text_id != 0`
+	// Indexed texts with a word of every group (marked 1), and every text
+	// not indexed yet (0), within the user's id range.
+	textCandidatesIndexed = `SELECT uid, text_id, id, 1 FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? AND text_id IN (
+		SELECT rowid >> 1 FROM words_fts WHERE words_fts MATCH ? AND rowid BETWEEN ? AND ? AND rowid & ? = ?)
+	UNION ALL SELECT uid, text_id, id, 0 FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? AND text_id IN (
+		SELECT text_id FROM texts_queue WHERE text_id BETWEEN ? AND ?)`
+	textCandidatesQueued = `SELECT uid, text_id, id, 0 FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? AND text_id IN (
+		SELECT text_id FROM texts_queue WHERE text_id BETWEEN ? AND ?)`
 )
 
 // textRef is a candidate message and the text it refers to.
 type textRef struct {
-	id  int64
-	uid uint32
+	id      int64 // text
+	message int64
+	uid     uint32
+	indexed bool // found in the index (not in the queue)
 }
+
+// Which of a text's index rows a search looks at.
+const (
+	anyPart    = -1
+	headerRows = 0
+	bodyRows   = 1
+)
 
 // text evaluates a text key among domain (nil: the whole mailbox).
 func (e *evaluator) text(q *engine.SearchQuery, domain *roaring.Bitmap) (*roaring.Bitmap, error) {
 	value := []byte(engine.FoldText(q.Value))
+	needle := string(value)
 	var match func(*storedText) bool
-	parts := bothParts
+	parts, rows, exactOK := bothParts, anyPart, true
 	switch q.Op {
 	case engine.SearchHeader:
 		name := []byte(engine.FoldText(q.Field))
 		match = func(t *storedText) bool { return engine.HeaderMatch(t.header, name, value) }
-		parts = headerPart
+		parts, rows, exactOK = headerPart, headerRows, false
+		if len(name) == 0 || engine.IsTraceField(name) {
+			needle = "" // the index does not hold every field
+		}
 	case engine.SearchBody:
 		match = func(t *storedText) bool { return bytes.Contains(t.body, value) }
-		parts = bodyPart
+		parts, rows = bodyPart, bodyRows
 	default:
-		match = func(t *storedText) bool { return bytes.Contains(t.header, value) || bytes.Contains(t.body, value) }
+		match = func(t *storedText) bool {
+			t.scratch = engine.SearchableHeader(t.header, t.scratch)
+			return bytes.Contains(t.scratch, value) || bytes.Contains(t.body, value)
+		}
 	}
 	if len(value) == 0 && q.Op != engine.SearchHeader {
 		// Every message holds the empty string, with text or without.
@@ -63,60 +86,137 @@ func (e *evaluator) text(q *engine.SearchQuery, domain *roaring.Bitmap) (*roarin
 		}
 		return e.existing()
 	}
-	refs, err := e.textCandidates(string(value), domain)
+	refs, exact, err := e.textCandidates(needle, rows, exactOK, domain)
 	if err != nil {
 		return nil, err
 	}
 	out := roaring.New()
+	if exact {
+		// A word found in the index is in the text: only queued texts
+		// need a look.
+		queued := refs[:0:0]
+		for _, r := range refs {
+			if r.indexed {
+				out.Add(r.uid)
+			} else {
+				queued = append(queued, r)
+			}
+		}
+		refs = queued
+	}
 	return out, e.checkTexts(refs, parts, match, out)
 }
 
 // textCandidates returns the messages among domain whose text may hold
-// needle, ordered by text id: those the trigram index or the queue yields,
-// or every message with text when needle is too short for the index.
-func (e *evaluator) textCandidates(needle string, domain *roaring.Bitmap) ([]textRef, error) {
+// needle in the index rows asked for, ordered by text id: those the word
+// index or the queue yields, or every message with text when the index
+// cannot narrow them down. exact reports that the indexed ones all hold it.
+func (e *evaluator) textCandidates(needle string, rows int, exactOK bool, domain *roaring.Bitmap) (refs []textRef, exact bool, err error) {
 	lo, hi := uint32(0), uint32(math.MaxUint32)
 	if domain != nil {
 		lo, hi = domain.Minimum(), domain.Maximum()
 	}
 	query, args := textCandidatesAll, []any{e.mailbox, lo, hi}
-	if fts, ok := ftsQuery(needle); ok {
+	plan := planNeedle(needle)
+	if len(plan.probes) > 0 {
+		groups, narrowed, err := e.probeWords(plan.probes)
+		if err != nil {
+			return nil, false, err
+		}
 		tlo, thi := textRange(e.user)
-		query, args = textCandidatesIndexed, append(args, fts, tlo, thi, tlo, thi)
+		switch {
+		case narrowed && len(groups) == 0:
+			// A word no text has: only queued texts may hold the needle.
+			query, args = textCandidatesQueued, append(args, tlo, thi)
+		case narrowed:
+			mask, want := int64(1), int64(rows)
+			if rows == anyPart {
+				mask, want = 0, 0
+			}
+			query = textCandidatesIndexed
+			args = append(args, ftsMatch(groups), tlo<<1, thi<<1|1, mask, want, e.mailbox, lo, hi, tlo, thi)
+			exact = plan.exact && exactOK
+		}
 	}
-	rows, err := e.tx.QueryContext(e.ctx, query, args...)
+	rs, err := e.tx.QueryContext(e.ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	defer rows.Close()
-	var refs []textRef
-	for rows.Next() {
+	defer rs.Close()
+	for rs.Next() {
 		var r textRef
-		if err := rows.Scan(&r.uid, &r.id); err != nil {
-			return nil, err
+		if err := rs.Scan(&r.uid, &r.id, &r.message, &r.indexed); err != nil {
+			return nil, false, err
 		}
 		if domain == nil || domain.Contains(r.uid) {
 			refs = append(refs, r)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	if err := rs.Err(); err != nil {
+		return nil, false, err
 	}
 	// Copies in one mailbox share a text: adjacent, it is read once.
 	slices.SortFunc(refs, func(a, b textRef) int { return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.uid, b.uid)) })
-	return refs, nil
+	return refs, exact, nil
+}
+
+// probeWords returns, for each probe, the user's vocabulary words it
+// accepts. narrowed is false when no probe selects well enough to ask the
+// index (all texts are candidates); a probe no word satisfies makes groups
+// empty, since no text can then hold the needle.
+func (e *evaluator) probeWords(probes []probe) (groups [][]string, narrowed bool, err error) {
+	groups = make([][]string, len(probes))
+	scan := false
+	for i, p := range probes {
+		if p.match == matchExact {
+			groups[i] = []string{p.word}
+		} else {
+			scan = true
+		}
+	}
+	if scan {
+		rs, err := e.tx.QueryContext(e.ctx, `SELECT word FROM words WHERE user_id = ?`, e.user)
+		if err != nil {
+			return nil, false, err
+		}
+		defer rs.Close()
+		var w string
+		for rs.Next() {
+			if err := rs.Scan(&w); err != nil {
+				return nil, false, err
+			}
+			for i, p := range probes {
+				if p.match != matchExact && len(groups[i]) <= maxProbeWords && p.accepts(w) {
+					groups[i] = append(groups[i], w)
+				}
+			}
+		}
+		if err := rs.Err(); err != nil {
+			return nil, false, err
+		}
+	}
+	kept := groups[:0]
+	for _, g := range groups {
+		switch {
+		case len(g) == 0:
+			return nil, true, nil
+		case len(g) <= maxProbeWords:
+			kept = append(kept, g)
+		}
+	}
+	return kept, len(kept) > 0, nil
 }
 
 // checkTexts adds to out the UIDs of refs whose text match accepts,
 // decoding the parts it looks at.
 func (e *evaluator) checkTexts(refs []textRef, parts textParts, match func(*storedText) bool, out *roaring.Bitmap) error {
-	ids := make([]int64, 0, len(refs))
+	msgs := make([]int64, 0, len(refs))
 	for i, r := range refs {
 		if i == 0 || r.id != refs[i-1].id {
-			ids = append(ids, r.id)
+			msgs = append(msgs, r.message)
 		}
 	}
-	matched, err := e.matchTexts(ids, parts, match)
+	matched, err := e.matchTexts(msgs, parts, match)
 	if err != nil {
 		return err
 	}
@@ -137,31 +237,27 @@ const (
 	minParallelText = 2 * textChunk
 )
 
-// matchTexts returns the ids (in no particular order) whose text match
-// accepts.
-func (e *evaluator) matchTexts(ids []int64, parts textParts, match func(*storedText) bool) ([]int64, error) {
+// matchTexts returns the text ids (in no particular order) whose text
+// match accepts, reading each through the message msgs names for it.
+func (e *evaluator) matchTexts(msgs []int64, parts textParts, match func(*storedText) bool) ([]int64, error) {
 	var matched []int64
 	workers := min(runtime.GOMAXPROCS(0), maxTextWorkers)
-	if workers < 2 || len(ids) < minParallelText {
+	if workers < 2 || len(msgs) < minParallelText {
 		var t storedText
-		err := e.readTexts(ids, func(id int64, data []byte) error {
-			if err := e.codec.unpack(data, parts, &t); err != nil {
-				return fmt.Errorf("text %d: %w", id, err)
+		err := e.readTexts(msgs, func(r *rawText) error {
+			if err := e.codec.unpack(r.data, r.format, r.inline, parts, &t); err != nil {
+				return fmt.Errorf("text %d: %w", r.id, err)
 			}
 			if match(&t) {
-				matched = append(matched, id)
+				matched = append(matched, r.id)
 			}
 			return nil
 		})
 		return matched, err
 	}
 
-	type job struct {
-		id   int64
-		data []byte
-	}
 	var (
-		jobs   = make(chan job, 4*workers)
+		jobs   = make(chan rawText, 4*workers)
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		failed error
@@ -177,7 +273,7 @@ func (e *evaluator) matchTexts(ids []int64, parts textParts, match func(*storedT
 				if stop.Load() {
 					continue
 				}
-				if err := e.codec.unpack(j.data, parts, &t); err != nil {
+				if err := e.codec.unpack(j.data, j.format, j.inline, parts, &t); err != nil {
 					mu.Lock()
 					failed = cmp.Or(failed, fmt.Errorf("text %d: %w", j.id, err))
 					mu.Unlock()
@@ -193,11 +289,11 @@ func (e *evaluator) matchTexts(ids []int64, parts textParts, match func(*storedT
 			mu.Unlock()
 		}()
 	}
-	err := e.readTexts(ids, func(id int64, data []byte) error {
+	err := e.readTexts(msgs, func(r *rawText) error {
 		if stop.Load() {
 			return errStopped
 		}
-		jobs <- job{id, bytes.Clone(data)}
+		jobs <- rawText{id: r.id, format: r.format, data: bytes.Clone(r.data), inline: bytes.Clone(r.inline)}
 		return nil
 	})
 	close(jobs)
@@ -213,22 +309,31 @@ func (e *evaluator) matchTexts(ids []int64, parts textParts, match func(*storedT
 
 var errStopped = errors.New("stopped")
 
-// readTexts calls fn with the stored form of each text of ids, reading
-// textChunk texts per query; data is only valid during the call.
-func (e *evaluator) readTexts(ids []int64, fn func(id int64, data []byte) error) error {
+// rawText is a stored text as read, with the inline bytes of the message
+// it was read through.
+type rawText struct {
+	id           int64
+	format       int
+	data, inline []byte
+}
+
+// readTexts calls fn with the stored text of each message of msgs,
+// reading textChunk texts per query; the bytes are only valid during the
+// call.
+func (e *evaluator) readTexts(msgs []int64, fn func(*rawText) error) error {
 	args := make([]any, textChunk)
-	for len(ids) > 0 {
+	for len(msgs) > 0 {
 		if err := e.ctx.Err(); err != nil {
 			return err
 		}
-		n := min(len(ids), textChunk)
+		n := min(len(msgs), textChunk)
 		for i := range args {
 			args[i] = int64(0)
 			if i < n {
-				args[i] = ids[i]
+				args[i] = msgs[i]
 			}
 		}
-		ids = ids[n:]
+		msgs = msgs[n:]
 		if err := e.readChunk(args, fn); err != nil {
 			return err
 		}
@@ -236,19 +341,20 @@ func (e *evaluator) readTexts(ids []int64, fn func(id int64, data []byte) error)
 	return nil
 }
 
-func (e *evaluator) readChunk(args []any, fn func(id int64, data []byte) error) error {
-	rows, err := e.tx.QueryContext(e.ctx, textsByID, args...)
+func (e *evaluator) readChunk(args []any, fn func(*rawText) error) error {
+	rows, err := e.tx.QueryContext(e.ctx, textsByMessage, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		var data sql.RawBytes
-		if err := rows.Scan(&id, &data); err != nil {
+		var r rawText
+		var data, inline sql.RawBytes
+		if err := rows.Scan(&r.id, &r.format, &data, &inline); err != nil {
 			return err
 		}
-		if err := fn(id, data); err != nil {
+		r.data, r.inline = data, inline
+		if err := fn(&r); err != nil {
 			return err
 		}
 	}

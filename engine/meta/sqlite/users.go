@@ -171,7 +171,13 @@ func (s *Store) DeleteUser(ctx context.Context, id engine.UserID) error {
 // deleteUserTexts drops every text of a user, indexed or queued.
 func deleteUserTexts(ctx context.Context, tx *txn, user int64) error {
 	lo, hi := textRange(user)
-	if _, err := tx.ExecContext(ctx, `DELETE FROM texts_fts WHERE rowid IN (SELECT id FROM texts WHERE id BETWEEN ? AND ? AND id NOT IN (SELECT text_id FROM texts_queue WHERE text_id BETWEEN ? AND ?))`, lo, hi, lo, hi); err != nil {
+	// Both rows of every indexed text (header: id<<1, body: id<<1|1).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM words_fts WHERE rowid IN (
+		SELECT id << 1 | part FROM texts, (SELECT 0 AS part UNION ALL SELECT 1)
+		WHERE id BETWEEN ? AND ? AND id NOT IN (SELECT text_id FROM texts_queue WHERE text_id BETWEEN ? AND ?))`, lo, hi, lo, hi); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM words WHERE user_id = ?`, user); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM texts_queue WHERE text_id BETWEEN ? AND ?`, lo, hi); err != nil {
