@@ -518,6 +518,9 @@ func (in *ingester) finish() (*ingested, error) {
 		BodyText:   in.text.String(),
 		SentDate:   sentDate(root),
 	}
+	// One sample per message, not per recipient row: a delivery to a
+	// hundred recipients is one message.
+	in.z.sample(in.inline.Bytes())
 	return &ingested{st: st, inline: in.inline.Bytes(), root: root, msg: msg, obs: in.opt.Observer}, nil
 }
 

@@ -120,10 +120,6 @@ func (z *zcodec) compress(p []byte) []byte {
 		return nil
 	}
 	st := z.state.Load()
-	if st.dicts == 0 {
-		z.sample(p)
-		st = z.state.Load()
-	}
 	enc := st.small
 	if len(p) > smallInline {
 		enc = st.large
@@ -154,11 +150,16 @@ func (z *zcodec) decompress(p []byte) ([]byte, error) {
 	return out, nil
 }
 
-// sample keeps the start of p for training, and trains once enough
-// messages are kept: in the caller, which waits for it (a few hundred
-// milliseconds, once in a store's life), so that the messages after it
-// are compressed with the dictionary; concurrent callers go on without.
+// sample keeps the start of a message's inline bytes for training while
+// the store has no dictionary, and trains once enough messages are kept:
+// in the caller, which waits for it (a few hundred milliseconds and about
+// 20 MB of allocations, once in a store's life), so that the message and
+// those after it are compressed with the dictionary; concurrent callers go
+// on without.
 func (z *zcodec) sample(p []byte) {
+	if len(p) == 0 || z.state.Load().dicts > 0 {
+		return
+	}
 	z.mu.Lock()
 	if z.want <= 0 || z.training || len(z.samples) >= z.want {
 		z.mu.Unlock()
