@@ -3,9 +3,13 @@ package imap
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
@@ -39,9 +43,10 @@ func populate(tb testing.TB, ts *testServer, n int) {
 
 // BenchmarkIdleNotify measures the time from another session's APPEND
 // (its command sent) to the IDLE-ing client reading "* n EXISTS", on
-// loopback; it reports p50 and p99.
+// loopback; it reports p50 and p99. The idler hibernates between changes
+// unless EIDER_IDLE_AWAKE=1 (Config.KeepIdleAwake), for comparison.
 func BenchmarkIdleNotify(b *testing.B) {
-	ts := newTestServer(b, serverOptions{})
+	ts := newTestServer(b, serverOptions{cfg: Config{KeepIdleAwake: os.Getenv("EIDER_IDLE_AWAKE") == "1"}})
 	idler := dialRaw(b, ts.addr)
 	idler.login()
 	idler.send("s SELECT INBOX")
@@ -127,14 +132,35 @@ func BenchmarkSelect(b *testing.B) {
 }
 
 // BenchmarkIdleSessionMemory measures the heap each idle, logged-in
-// session with a selected mailbox costs the server (the client ends of the
-// sockets live in the same process and are counted too, so this is an
-// upper bound).
+// session with a selected mailbox costs the server, plaintext and TLS,
+// both after SELECT and in IDLE (the client ends of the sockets live in
+// the same process and are counted too, so this is an upper bound). With
+// EIDER_HEAPPROFILE=DIR a heap profile of each case is written while its
+// sessions are held (run with -memprofilerate=1 for exact numbers).
 func BenchmarkIdleSessionMemory(b *testing.B) {
+	for _, bc := range []struct {
+		name      string
+		tls, idle bool
+	}{
+		{"selected", false, false},
+		{"idle", false, true},
+		{"idle-tls", true, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) { idleSessionMemory(b, bc.tls, bc.idle) })
+	}
+}
+
+func idleSessionMemory(b *testing.B, useTLS, idle bool) {
 	const conns = 2000
 	ts := newTestServer(b, serverOptions{})
 	populate(b, ts, 100)
-	login := []byte("a LOGIN " + testUser + " " + testPassword + "\r\nb SELECT INBOX\r\n")
+	script := "a LOGIN " + testUser + " " + testPassword + "\r\nb SELECT INBOX\r\n"
+	want := []byte("b OK")
+	if idle {
+		script += "c IDLE\r\n"
+		want = []byte("+ idling")
+	}
+	tlsCfg := &tls.Config{InsecureSkipVerify: true} // the test certificate
 	var ms0, ms1 runtime.MemStats
 	for i := 0; i < b.N; i++ {
 		runtime.GC()
@@ -142,23 +168,35 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 		clients := make([]net.Conn, 0, conns)
 		buf := make([]byte, 4096)
 		for j := 0; j < conns; j++ {
-			c, err := net.Dial("tcp", ts.addr)
+			var c net.Conn
+			var err error
+			if useTLS {
+				c, err = tls.Dial("tcp", ts.tlsAddr, tlsCfg)
+			} else {
+				c, err = net.Dial("tcp", ts.addr)
+			}
 			must(b, err)
 			clients = append(clients, c)
-			_, err = c.Write(login)
+			_, err = c.Write([]byte(script))
 			must(b, err)
 			var got []byte
-			for !bytes.Contains(got, []byte("b OK")) {
+			for !bytes.Contains(got, want) {
 				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 				n, err := c.Read(buf)
 				must(b, err)
-				got = append(got[:0], buf[:n]...)
+				got = append(got, buf[:n]...)
 			}
 		}
 		time.Sleep(100 * time.Millisecond) // let the workers finish their turns
 		runtime.GC()
 		runtime.ReadMemStats(&ms1)
 		b.ReportMetric(float64(int64(ms1.HeapInuse)-int64(ms0.HeapInuse))/conns, "heap-B/session")
+		if dir := os.Getenv("EIDER_HEAPPROFILE"); dir != "" {
+			f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "-")+".pprof"))
+			must(b, err)
+			must(b, pprof.WriteHeapProfile(f))
+			must(b, f.Close())
+		}
 		for _, c := range clients {
 			c.Close()
 		}

@@ -36,6 +36,16 @@
 // VANISHED. NOOP and CHECK always read the journal, so a lost beacon
 // costs at most one poll.
 //
+// # Hibernation
+//
+// A session in IDLE with nothing in flight hibernates (hibernate.go): it
+// becomes a record of a few hundred bytes — user, enabled extensions, IDLE
+// tag, the selected mailbox's UIDs serialized, its MODSEQ, counters and
+// announced keywords — and its writer, buffers, bitmaps and the
+// connection's context are released. Client input, a change beacon,
+// autologout, shutdown or the connection's end wake it, and it answers as
+// an awake session would. Sessions under COMPRESS stay awake.
+//
 // # Extensions
 //
 // IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, SPECIAL-USE,

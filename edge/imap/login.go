@@ -53,7 +53,8 @@ func (s *session) login(ctx context.Context, tag, name, password string) status 
 	s.state = stateAuth
 	s.authFails = 0
 	s.authObserved(netloop.AuthSuccess)
-	unsub := s.e.Notifier().Subscribe(u.ID, s.onChange)
+	s.beacon = newBeacon(s)
+	unsub := s.e.Notifier().Subscribe(u.ID, s.beacon.deliver)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

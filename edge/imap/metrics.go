@@ -205,8 +205,8 @@ func (s *session) authObserved(result string) {
 }
 
 // notifyLag records how long a change beacon took to arrive.
-func (s *session) notifyLag(ev engine.ChangeEvent) {
-	if m := s.h.metrics; m != nil && !ev.Committed.IsZero() {
+func (h *Handler) notifyLag(ev engine.ChangeEvent) {
+	if m := h.metrics; m != nil && !ev.Committed.IsZero() {
 		m.lag.Observe(time.Since(ev.Committed).Seconds())
 	}
 }

@@ -54,6 +54,10 @@ type Config struct {
 	// (APPEND data excluded); default 1 MiB.
 	MaxCommandBytes int
 
+	// KeepIdleAwake turns hibernation off: IDLE-ing sessions then keep
+	// their whole state in memory (see hibernate.go).
+	KeepIdleAwake bool
+
 	// Registerer receives the command, authentication, IDLE and
 	// notifier-lag metrics (see metrics.go); nil records none.
 	Registerer prometheus.Registerer
@@ -109,7 +113,8 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	sessions atomic.Int64
+	sessions   atomic.Int64
+	hibernated atomic.Int64
 }
 
 // NewServer returns the IMAP handler over e. Pass it as netloop.Config.Handler.
@@ -140,6 +145,9 @@ func (h *Handler) Refuse(reason error) []byte {
 
 // Sessions reports how many sessions are open.
 func (h *Handler) Sessions() int { return int(h.sessions.Load()) }
+
+// Hibernating reports how many sessions sleep in IDLE (hibernate.go).
+func (h *Handler) Hibernating() int { return int(h.hibernated.Load()) }
 
 // Config returns the configuration in effect, defaults applied.
 func (h *Handler) Config() Config { return h.cfg }

@@ -88,6 +88,9 @@ type session struct {
 	closed      bool
 	unsubscribe func()
 	userSlot    string
+	beacon      *beacon // routes change beacons to this session or its hibernated form
+
+	slept atomic.Pointer[hibernated] // set when the session hibernated: it is inert from then on
 
 	idling       atomic.Bool
 	dirty        atomic.Bool
@@ -437,7 +440,10 @@ func (s *session) work(fn func(ctx context.Context), held bool) error {
 		s.hold(holdCommand)
 	}
 	ctx := s.conn.Context()
-	err := s.h.cfg.Pool.Submit(ctx, func() { s.runWorker(ctx, fn) })
+	err := s.h.cfg.Pool.Submit(ctx, func() {
+		s.runWorker(ctx, fn)
+		s.maybeHibernate()
+	})
 	if err != nil && !held {
 		s.release(holdCommand)
 	}

@@ -12,17 +12,24 @@ import (
 	"github.com/eidermail/eider/engine"
 )
 
-// onChange is the change beacon from the notifier. It runs on the
-// notifier's goroutine (for the in-process notifier: the goroutine that
-// committed the change, possibly this session's own worker), so it only
-// flips flags and, during IDLE, queues an update job.
-func (s *session) onChange(ev engine.ChangeEvent) {
-	s.notifyLag(ev)
+// changed is the change beacon from the notifier (through the session's
+// beacon). It runs on the notifier's goroutine (for the in-process
+// notifier: the goroutine that committed the change, possibly this
+// session's own worker), so it only flips flags and, during IDLE, queues an
+// update job. A beacon that reaches a session which has just hibernated
+// goes on to its hibernated form: the dirty flag is set before slept is
+// read, and hibernation sets slept before it reads dirty, so one of the two
+// sees the other.
+func (s *session) changed(ev engine.ChangeEvent) {
 	sel := s.selectedID.Load()
 	if sel == 0 || (ev.Mailbox != engine.AnyMailbox && int64(ev.Mailbox) != sel) {
 		return
 	}
 	s.dirty.Store(true)
+	if r := s.slept.Load(); r != nil {
+		r.changed(ev)
+		return
+	}
 	if s.idling.Load() {
 		s.queueIdleUpdate()
 	}
@@ -35,7 +42,11 @@ func (s *session) queueIdleUpdate() {
 		return
 	}
 	ctx := s.conn.Context()
-	if err := s.h.cfg.Pool.Submit(ctx, func() { s.idleUpdate(ctx) }); err != nil {
+	err := s.h.cfg.Pool.Submit(ctx, func() {
+		s.idleUpdate(ctx)
+		s.maybeHibernate()
+	})
+	if err != nil {
 		s.updateQueued.Store(false)
 	}
 }
@@ -45,7 +56,7 @@ func (s *session) idleUpdate(ctx context.Context) {
 	s.updateQueued.Store(false)
 	s.exec.Lock()
 	defer s.exec.Unlock()
-	if !s.idling.Load() || s.sel == nil {
+	if !s.idling.Load() || s.sel == nil || s.slept.Load() != nil {
 		return
 	}
 	s.out.mu.Lock()
@@ -57,6 +68,7 @@ func (s *session) idleUpdate(ctx context.Context) {
 	}
 	s.out.flush()
 	s.out.blocking = false
+	s.out.ctx = nil
 }
 
 // update reads the journal if a beacon came and reports what changed;

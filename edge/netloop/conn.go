@@ -68,12 +68,11 @@ type Conn struct {
 	closing     bool // no more input is delivered; the close is under way
 	expectProxy bool
 	countedConn bool
-	ipCounted   bool
-	ipKey       netip.Addr
+	wmode       writeMode   // guarded by wmu; here to pack with the flags above
+	ipKey       *netip.Addr // the key counted in Limits' per-IP table, nil when not counted
 	sess        Session
 	held        []byte // unconsumed or paused plaintext; header bytes in phaseHeader
 	tls         *tlsState
-	flushBy     int64 // unix ns after which a closing connection stops waiting for its output
 
 	flags    atomic.Uint32
 	closed   atomic.Bool
@@ -84,18 +83,32 @@ type Conn struct {
 	deadline atomic.Int64 // unix ns deadline of phaseHeader/phaseHandshake, 0 when none
 	tlsDone  atomic.Pointer[tls.Conn]
 
-	wmu     sync.Mutex // orders writes against mode switches
-	wmode   writeMode
-	tlsConn *tls.Conn
-	tlsTr   *tlsTransport // tlsConn's transport
-	pendOut []byte        // written during the STARTTLS handshake
+	wmu  sync.Mutex // orders writes against mode switches
+	wtls *tlsState  // set with wmode writeTLS: what Write encrypts with
 
-	mu       sync.Mutex
-	timer    *time.Timer
-	drained  chan struct{} // closed by the loop after it refreshed outbound
-	ctx      context.Context
-	cancel   context.CancelFunc
-	closeErr error
+	mu     sync.Mutex
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Seldom-used state, allocated when first needed, so that an idle
+	// connection does not carry it.
+	rare atomic.Pointer[connRare]
+}
+
+type connRare struct {
+	pendOut  []byte        // under wmu: written during the STARTTLS handshake
+	drained  chan struct{} // under mu: closed by the loop after it refreshed outbound
+	closeErr error         // under mu
+	flushBy  int64         // loop: unix ns after which a closing connection stops waiting for its output
+}
+
+// extra returns the seldom-used state, allocating it on first use.
+func (c *Conn) extra() *connRare {
+	if r := c.rare.Load(); r != nil {
+		return r
+	}
+	c.rare.CompareAndSwap(nil, &connRare{})
+	return c.rare.Load()
 }
 
 func newConn(s *Server, bl *boundListener, remote, local net.Addr) *Conn {
@@ -150,6 +163,35 @@ func (c *Conn) Context() context.Context {
 	return c.ctx
 }
 
+// ReleaseContext cancels the connection's context and drops it; the next
+// Context call makes a new one. A session that parks while nothing is in
+// flight (an IMAP session hibernating in IDLE) calls it so that an idle
+// connection holds no context.
+func (c *Conn) ReleaseContext() {
+	c.mu.Lock()
+	cancel := c.cancel
+	c.ctx, c.cancel = nil, nil
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// OnLoop runs fn on the connection's event loop, later and without
+// waiting; it returns false when the loops are stopped. fn may call the
+// loop-only methods (Replace).
+func (c *Conn) OnLoop(fn func()) bool { return c.runOnLoop(fn) }
+
+// Replace makes s the connection's Session: every later call (OnData,
+// OnShutdown, OnIdleTimeout, OnClose) goes to s. It is for a session that
+// trades itself for a smaller form while idle and back. Call it only on the
+// event loop: from a Session method or a function run by OnLoop.
+func (c *Conn) Replace(s Session) {
+	if s != nil {
+		c.sess = s
+	}
+}
+
 // Logger returns the server's logger with the connection's id, client
 // address and listener attached. It builds a new logger per call, so that
 // an idle connection holds none.
@@ -171,16 +213,17 @@ func (c *Conn) Write(p []byte) error {
 	case writePlain:
 		return c.sendRaw(bytes.Clone(p))
 	case writeTLS:
-		if _, err := c.tlsConn.Write(p); err != nil {
+		if _, err := c.wtls.conn.Write(p); err != nil {
 			return fmt.Errorf("netloop: write: %w", err)
 		}
 		return nil
 	case writeHold:
-		if len(c.pendOut)+len(p) > c.srv.cfg.MaxOutbound {
+		r := c.extra()
+		if len(r.pendOut)+len(p) > c.srv.cfg.MaxOutbound {
 			c.abort(ErrOutboundOverflow)
 			return ErrOutboundOverflow
 		}
-		c.pendOut = append(c.pendOut, p...)
+		r.pendOut = append(r.pendOut, p...)
 		return nil
 	}
 	return ErrConnClosed
@@ -232,10 +275,12 @@ func (c *Conn) Close() error {
 	}
 	c.wmu.Lock()
 	if c.wmode == writeTLS {
-		_ = c.tlsConn.CloseWrite() // close_notify; the socket closes after the flush
+		_ = c.wtls.conn.CloseWrite() // close_notify; the socket closes after the flush
 	}
 	c.wmode = writeClosed
-	c.pendOut = nil
+	if r := c.rare.Load(); r != nil {
+		r.pendOut = nil
+	}
 	c.wmu.Unlock()
 	c.runOnLoop(func() { c.closeAfterFlush(nil) })
 	return nil
@@ -278,7 +323,7 @@ func (c *Conn) StartTLS(reply []byte) error {
 // Resume.
 func (c *Conn) SetIdleTimeout(d time.Duration) {
 	c.idleNs.Store(int64(max(d, 0)))
-	c.armTimer()
+	c.srv.noteTimeout(d)
 }
 
 // Pause marks a command in flight: bytes that arrive are held (up to
@@ -319,11 +364,11 @@ func (c *Conn) ResumeWith(reply []byte) error {
 	case writeTLS:
 		// The records crypto/tls writes are gathered and sent in one
 		// piece, so that one callback follows all of them.
-		t := c.tlsTr
+		t := &c.wtls.tr
 		t.mu.Lock()
 		t.gather = []byte{}
 		t.mu.Unlock()
-		_, err := c.tlsConn.Write(reply)
+		_, err := c.wtls.conn.Write(reply)
 		t.mu.Lock()
 		b, t.gather = t.gather, nil
 		t.mu.Unlock()
@@ -457,18 +502,19 @@ func (c *Conn) requestDrainCheck() (<-chan struct{}, error) {
 		c.mu.Unlock()
 		return nil, ErrConnClosed
 	}
-	ch := c.drained
+	r := c.extra()
+	ch := r.drained
 	first := ch == nil
 	if first {
 		ch = make(chan struct{})
-		c.drained = ch
+		r.drained = ch
 	}
 	c.mu.Unlock()
 	if first && !c.runOnLoop(c.checkDrain) {
 		c.mu.Lock()
-		if c.drained == ch {
+		if r.drained == ch {
 			close(ch)
-			c.drained = nil
+			r.drained = nil
 		}
 		c.mu.Unlock()
 		return nil, ErrConnClosed
@@ -482,9 +528,9 @@ func (c *Conn) checkDrain() {
 		c.outbound.Store(int64(c.gc.OutboundBuffered()))
 	}
 	c.mu.Lock()
-	if c.drained != nil {
-		close(c.drained)
-		c.drained = nil
+	if r := c.rare.Load(); r != nil && r.drained != nil {
+		close(r.drained)
+		r.drained = nil
 	}
 	c.mu.Unlock()
 }
@@ -493,9 +539,10 @@ func (c *Conn) setCloseErr(err error) {
 	if err == nil {
 		return
 	}
+	r := c.extra()
 	c.mu.Lock()
-	if c.closeErr == nil {
-		c.closeErr = err
+	if r.closeErr == nil {
+		r.closeErr = err
 	}
 	c.mu.Unlock()
 }
@@ -528,7 +575,7 @@ func (c *Conn) closeAfterFlush(reason error) {
 	c.closing = true
 	c.held = nil
 	c.setCloseErr(reason)
-	c.flushBy = time.Now().Add(c.srv.cfg.FlushTimeout).UnixNano()
+	c.extra().flushBy = time.Now().Add(c.srv.cfg.FlushTimeout).UnixNano()
 	c.finishClose(time.Millisecond)
 }
 
@@ -536,7 +583,7 @@ func (c *Conn) finishClose(next time.Duration) {
 	if c.phase == phaseClosed {
 		return
 	}
-	if (c.gc.OutboundBuffered() == 0 && c.queued.Load() == 0) || time.Now().UnixNano() >= c.flushBy {
+	if (c.gc.OutboundBuffered() == 0 && c.queued.Load() == 0) || time.Now().UnixNano() >= c.extra().flushBy {
 		_ = c.gc.Close()
 		return
 	}
@@ -573,7 +620,6 @@ func (c *Conn) openSession() {
 	c.phase = phaseOpen
 	c.deadline.Store(0)
 	c.lastRead.Store(time.Now().UnixNano()) // idle time counts from the greeting
-	c.armTimer()
 	sess := c.callOpen()
 	if c.phase != phaseOpen {
 		return
@@ -655,14 +701,17 @@ func (c *Conn) acquireIP() error {
 	if err != nil {
 		return err
 	}
-	c.ipKey, c.ipCounted = key, counted
+	if counted {
+		c.ipKey = &key
+	}
 	return nil
 }
 
 func (c *Conn) releaseLimits() {
-	if c.ipCounted {
-		c.ipCounted = false
-		c.srv.cfg.Limits.releaseIP(c.ipKey)
+	if c.ipKey != nil {
+		key := *c.ipKey
+		c.ipKey = nil
+		c.srv.cfg.Limits.releaseIP(key)
 	}
 	if c.countedConn {
 		c.countedConn = false
@@ -764,25 +813,27 @@ func (c *Conn) onClose(err error) {
 	c.phase = phaseClosed
 	c.closing = true
 	c.closed.Store(true)
+	var reason error
 	c.mu.Lock()
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	if c.drained != nil {
-		close(c.drained)
-		c.drained = nil
+	if r := c.rare.Load(); r != nil {
+		if r.drained != nil {
+			close(r.drained)
+			r.drained = nil
+		}
+		reason = r.closeErr
 	}
 	if c.cancel != nil {
 		c.cancel()
 	}
-	reason := c.closeErr
 	c.mu.Unlock()
 	if reason == nil {
 		reason = err
 	}
 	c.wmu.Lock()
 	c.wmode = writeClosed
-	c.pendOut = nil
+	if r := c.rare.Load(); r != nil {
+		r.pendOut = nil
+	}
 	c.wmu.Unlock()
 	if c.tls != nil {
 		c.tls.tr.close()
@@ -806,13 +857,13 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// Timers: one runtime timer per connection, armed for the nearest of the
-// phase deadline and the idle deadline. Reads only store a timestamp; the
-// timer re-arms itself when it fires early, so traffic costs no timer work.
+// Deadlines: the server's sweep (timers.go) finds connections past the
+// nearest of the phase deadline and the idle deadline. Reads only store a
+// timestamp, so traffic costs no timer work.
 
 func (c *Conn) setPhaseDeadline(d time.Duration) {
 	c.deadline.Store(time.Now().Add(d).UnixNano())
-	c.armTimer()
+	c.srv.noteTimeout(d)
 }
 
 func (c *Conn) nextTimeout(now int64) (time.Duration, bool) {
@@ -826,38 +877,8 @@ func (c *Conn) nextTimeout(now int64) (time.Duration, bool) {
 	return time.Duration(max(c.lastRead.Load()+idle-now, 0)), true
 }
 
-func (c *Conn) armTimer() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed.Load() {
-		return
-	}
-	d, ok := c.nextTimeout(time.Now().UnixNano())
-	switch {
-	case !ok:
-		if c.timer != nil {
-			c.timer.Stop()
-		}
-	case c.timer == nil:
-		c.timer = time.AfterFunc(d, c.onTimer)
-	default:
-		c.timer.Reset(d)
-	}
-}
-
-// onTimer runs on the timer's goroutine.
-func (c *Conn) onTimer() {
-	d, ok := c.nextTimeout(time.Now().UnixNano())
-	if !ok {
-		return
-	}
-	if d > 0 {
-		c.armTimer() // the client was active since the timer was set
-		return
-	}
-	c.runOnLoop(c.timedOut)
-}
-
+// timedOut runs on the loop when the sweep found c past a deadline; it
+// checks again, since the client may have been heard from since.
 func (c *Conn) timedOut() {
 	if c.phase == phaseClosed || c.closing {
 		return
@@ -865,7 +886,6 @@ func (c *Conn) timedOut() {
 	now := time.Now().UnixNano()
 	if dl := c.deadline.Load(); dl != 0 {
 		if now < dl {
-			c.armTimer()
 			return
 		}
 		switch c.phase {
@@ -883,11 +903,9 @@ func (c *Conn) timedOut() {
 	}
 	if c.flags.Load()&flagPaused != 0 {
 		c.lastRead.Store(now) // a command in flight is not idleness
-		c.armTimer()
 		return
 	}
 	if now < c.lastRead.Load()+idle {
-		c.armTimer()
 		return
 	}
 	if n, ok := c.sess.(IdleNotifier); ok {

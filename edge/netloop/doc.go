@@ -68,6 +68,12 @@
 // by the protocol after authentication). A Handler implementing Refuser
 // answers refused connections with a protocol line.
 //
+// A session may trade itself for a smaller form while idle: Conn.OnLoop runs
+// a function on the connection's loop, Conn.Replace (loop only) installs
+// the new Session, and Conn.ReleaseContext drops the connection's context
+// until it is needed again. Timeouts (PROXY header, TLS handshake, idle) are
+// found by one sweep per Server (timers.go), not a timer per connection.
+//
 // # Lifecycle
 //
 // NewServer binds the listeners, Serve runs the loops until Shutdown (which

@@ -208,6 +208,7 @@ type Server struct {
 	scratch sync.Pool // 16 KiB buffers for decrypted records, shared by the loops
 
 	nextID atomic.Uint64
+	tick   atomic.Int64 // the timeout sweep's period in ns (timers.go)
 
 	// gnet's calls from other goroutines (AsyncWrite, Close, Execute) write
 	// to the loop's eventfd, which Stop closes; its number may then belong to
@@ -257,6 +258,8 @@ func NewServer(cfg Config) (*Server, error) {
 		gone:    make(chan struct{}, 1),
 		stopped: make(chan struct{}),
 	}
+	s.tick.Store(int64(maxTick))
+	s.noteTimeout(min(cfg.HandshakeTimeout, cfg.HeaderTimeout, cfg.IdleTimeout))
 	s.scratch.New = func() any {
 		b := make([]byte, 16<<10)
 		return &b
@@ -359,6 +362,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.acceptWG.Add(1)
 		go s.acceptLoop(bl)
 	}
+	go s.sweepTimeouts()
 	s.mu.Unlock()
 	for _, bl := range s.lns {
 		s.log.Info("netloop: listening", "listener", bl.Name, "addr", bl.ln.Addr().String(), "mode", bl.Mode.String())

@@ -235,12 +235,14 @@ func (c *Conn) handshakeDone(t *tlsState) {
 	c.wmu.Lock()
 	if c.wmode == writeHold {
 		c.wmode = writeTLS
-		c.tlsConn, c.tlsTr = t.conn, &t.tr
-		if len(c.pendOut) > 0 {
-			_, _ = t.conn.Write(c.pendOut)
+		c.wtls = t
+		if r := c.rare.Load(); r != nil && len(r.pendOut) > 0 {
+			_, _ = t.conn.Write(r.pendOut)
 		}
 	}
-	c.pendOut = nil
+	if r := c.rare.Load(); r != nil {
+		r.pendOut = nil
+	}
 	c.wmu.Unlock()
 	c.tlsDone.Store(t.conn)
 	c.flags.And(^flagStartTLS)
@@ -249,7 +251,6 @@ func (c *Conn) handshakeDone(t *tlsState) {
 	} else {
 		c.phase = phaseOpen
 		c.lastRead.Store(time.Now().UnixNano())
-		c.armTimer()
 	}
 	if c.phase == phaseOpen && !c.closing {
 		c.decrypt(nil) // application data sent right after the client's Finished
