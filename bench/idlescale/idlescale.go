@@ -38,7 +38,12 @@ type Config struct {
 	// the idle cost, not a connection storm.
 	Rate        int
 	Concurrency int
-	Progress    io.Writer
+	// Warmup is how many sessions are opened before the first RSS reading
+	// (default: one per user, at most Conns/10; negative: none), so that
+	// what the server builds once (code paged in, a user's caches) is not
+	// counted as the cost of each connection.
+	Warmup   int
+	Progress io.Writer
 }
 
 func (cfg *Config) setDefaults() error {
@@ -62,6 +67,14 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 32
+	}
+	switch {
+	case cfg.Warmup == 0:
+		cfg.Warmup = min(cfg.Users, cfg.Conns/10)
+	case cfg.Warmup < 0:
+		cfg.Warmup = 0
+	case cfg.Warmup >= cfg.Conns:
+		return fmt.Errorf("--warmup %d: must be below --conns %d", cfg.Warmup, cfg.Conns)
 	}
 	if cfg.PID > 0 {
 		if _, err := ReadRSS(cfg.PID); err != nil {
@@ -143,9 +156,10 @@ func ReadRSS(pid int) (int64, error) {
 }
 
 // Run opens the connections, holds them idle for cfg.Hold, closes them and
-// reports per-command latency and, with a PID, the server's RSS before
-// the first connection and at the end of the hold, with all connections
-// idle. "IDLE" is the time to the continuation request.
+// reports per-command latency and, with a PID, the server's RSS after the
+// warm-up sessions and at the end of the hold, with all connections idle:
+// the RSS per connection is what each connection after the warm-up added.
+// "IDLE" is the time to the continuation request.
 func Run(ctx context.Context, cfg Config) (*load.Report, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -154,13 +168,6 @@ func Run(ctx context.Context, cfg Config) (*load.Report, error) {
 		return nil, err
 	}
 	rec := load.NewRecorder()
-	var rssBefore int64
-	if cfg.PID > 0 {
-		var err error
-		if rssBefore, err = ReadRSS(cfg.PID); err != nil {
-			return nil, err
-		}
-	}
 	stopProgress := load.Progress(ctx, cfg.Progress, "idle", rec)
 	start := time.Now()
 
@@ -173,12 +180,26 @@ func Run(ctx context.Context, cfg Config) (*load.Report, error) {
 			c.Close()
 		}
 	}()
+	for i := range cfg.Warmup {
+		if c := openIdle(ctx, cfg, rec, i); c != nil {
+			conns = append(conns, c)
+		}
+	}
+	warm := len(conns)
+	var rssBefore int64
+	if cfg.PID > 0 {
+		time.Sleep(time.Second) // let the warm-up's work settle
+		var err error
+		if rssBefore, err = ReadRSS(cfg.PID); err != nil {
+			return nil, err
+		}
+	}
 	jobs := make(chan int)
 	go func() {
 		defer close(jobs)
 		tick := time.NewTicker(time.Second / time.Duration(cfg.Rate))
 		defer tick.Stop()
-		for i := range cfg.Conns {
+		for i := cfg.Warmup; i < cfg.Conns; i++ {
 			select {
 			case <-ctx.Done():
 				return
@@ -224,9 +245,9 @@ func Run(ctx context.Context, cfg Config) (*load.Report, error) {
 	stopProgress()
 	rep := rec.Report("idle", cfg.Target.Addr, start, elapsed, cfg.Conns)
 	rep.Conns = idle
-	rep.RSSBeforeBytes, rep.RSSAfterBytes = rssBefore, rssAfter
-	if idle > 0 && cfg.PID > 0 {
-		rep.RSSPerConnBytes = (rssAfter - rssBefore) / int64(idle)
+	rep.RSSBeforeBytes, rep.RSSAfterBytes, rep.WarmConns = rssBefore, rssAfter, warm
+	if idle > warm && cfg.PID > 0 {
+		rep.RSSPerConnBytes = (rssAfter - rssBefore) / int64(idle-warm)
 	}
 	return rep, nil
 }

@@ -39,8 +39,9 @@ type Report struct {
 	Conns              int                     `json:"conns"`
 
 	// Beyond the base schema.
-	Messages     int64    `json:"messages"`   // whole messages delivered or downloaded
-	MsgsPerS     float64  `json:"msgs_per_s"` // Messages over DurationS
+	WarmConns    int      `json:"warm_conns,omitempty"` // connections opened before RSSBeforeBytes was read
+	Messages     int64    `json:"messages"`             // whole messages delivered or downloaded
+	MsgsPerS     float64  `json:"msgs_per_s"`           // Messages over DurationS
 	ErrorSamples []string `json:"error_samples"`
 }
 
@@ -84,8 +85,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	if r.RSSAfterBytes > 0 {
-		fmt.Fprintf(w, "server RSS %d -> %d bytes over %d connections: %d bytes per connection\n",
-			r.RSSBeforeBytes, r.RSSAfterBytes, r.Conns, r.RSSPerConnBytes)
+		fmt.Fprintf(w, "server RSS %d -> %d bytes over %d connections (after %d warm-up ones): %d bytes per connection\n",
+			r.RSSBeforeBytes, r.RSSAfterBytes, r.Conns-r.WarmConns, r.WarmConns, r.RSSPerConnBytes)
 	}
 	for _, s := range r.ConsistencySamples {
 		fmt.Fprintf(w, "consistency: %s\n", s)

@@ -37,6 +37,7 @@ type Config struct {
 	LMTP      LMTPConfig      `toml:"lmtp"`
 	API       APIConfig       `toml:"api"`
 	Metrics   MetricsConfig   `toml:"metrics"`
+	Runtime   RuntimeConfig   `toml:"runtime"`
 
 	// metrics is the registry serve measures into; nil for the operator
 	// commands, which export nothing.
@@ -178,6 +179,19 @@ type ColdTier struct {
 	Interval Duration `toml:"interval"` // how often serve migrates; 0 = never (run `eider blobs tier`)
 }
 
+// RuntimeConfig tunes Go's garbage collector for serve.
+type RuntimeConfig struct {
+	// GCPercent is the heap growth over the live heap that starts a
+	// collection (GOGC); 0 keeps Go's (the GOGC variable, or 100). The
+	// default 25 holds an idle IMAP connection in under 2 KB instead of
+	// 3 KB for no CPU cost measured on mixed IMAP or LMTP load: Eider's live
+	// heap is small and it allocates little per byte it moves.
+	GCPercent int `toml:"gc_percent"`
+	// MemoryLimit is a soft limit on the process's memory (GOMEMLIMIT):
+	// the collector works harder as it nears it. 0 = none.
+	MemoryLimit ByteSize `toml:"memory_limit"`
+}
+
 type IngestConfig struct {
 	InlineMax      ByteSize `toml:"inline_max"`
 	FrameSize      ByteSize `toml:"frame_size"`
@@ -228,6 +242,7 @@ func defaultConfig() Config {
 			MaxTextExtract:    1 << 20,
 			DictionarySamples: 64,
 		},
+		Runtime:   RuntimeConfig{GCPercent: 25},
 		Addresses: AddressesConfig{LabelSeparator: "+", Labels: true},
 		Users:     UsersConfig{AuthCacheTTL: Duration(10 * time.Minute)},
 		Journal:   JournalConfig{Retention: Duration(7 * 24 * time.Hour)},
@@ -359,6 +374,12 @@ func (c *Config) finish() error {
 	}
 	if c.Ingest.MaxTextExtract < 0 {
 		bad("ingest.max_text_extract", "must not be negative")
+	}
+	if c.Runtime.GCPercent < 0 {
+		bad("runtime.gc_percent", "must not be negative")
+	}
+	if c.Runtime.MemoryLimit < 0 {
+		bad("runtime.memory_limit", "must not be negative")
 	}
 	if c.Ingest.DictionarySamples < 0 || c.Ingest.DictionarySamples > 10000 {
 		bad("ingest.dictionary_samples", "%d is outside 0..10000", c.Ingest.DictionarySamples)

@@ -33,6 +33,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[storage.blobs.cold]\ninterval = \"1h\"\n": "storage.blobs.cold.interval",
 		"[lmtp]\njunk_headers = [\"X-Spam\"]\n":     "lmtp.junk_headers[0]",
 		"[imap]\nlisten = [\"nowhere\"]\n":          "imap.listen",
+		"[runtime]\ngc_percent = -5\n":              "runtime.gc_percent",
+		"[ingest]\ndictionary_samples = -1\n":       "ingest.dictionary_samples",
 	}
 	for body, key := range cases {
 		path := filepath.Join(dir, "eider.toml")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"runtime/debug"
 	"time"
 
 	"github.com/eidermail/eider/engine"
@@ -19,6 +20,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	if cfg.Runtime.GCPercent > 0 {
+		debug.SetGCPercent(cfg.Runtime.GCPercent)
+	}
+	if cfg.Runtime.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimit))
+	}
 	cfg.metrics = newRegistry()
 	e, st, err := openEngine(cfg, log)
 	if err != nil {

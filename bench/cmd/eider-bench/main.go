@@ -178,10 +178,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rate := fs.Int("rate", 500, "new connections per second at most")
 		conc := fs.Int("concurrency", 32, "connections being opened at once at most")
 		mailbox := fs.String("mailbox", "INBOX", "mailbox every connection selects")
+		warmup := fs.Int("warmup", 0, "sessions opened before the first RSS reading (0: one per user, at most conns/10; -1: none)")
 		runMode = func(progress io.Writer) (*load.Report, error) {
 			cfg := idlescale.Config{
 				Target: c.target, Conns: *conns, Users: u.count, UserFormat: u.format, Password: u.password,
-				Mailbox: *mailbox, Hold: *hold, PID: *pid, Rate: *rate, Concurrency: *conc, Progress: progress,
+				Mailbox: *mailbox, Hold: *hold, PID: *pid, Rate: *rate, Concurrency: *conc, Warmup: *warmup, Progress: progress,
 			}
 			if *sources != "" {
 				addrs, err := idlescale.ParseSources(*sources)
