@@ -165,38 +165,14 @@ func (e *evaluator) textCandidates(needle string, rows int, exactOK bool, domain
 // index (all texts are candidates); a probe no word satisfies makes groups
 // empty, since no text can then hold the needle.
 func (e *evaluator) probeWords(probes []probe) (groups [][]string, narrowed bool, err error) {
-	groups = make([][]string, len(probes))
-	scan := false
-	for i, p := range probes {
+	kept := make([][]string, 0, len(probes))
+	for _, p := range probes {
+		var g []string
 		if p.match == matchExact {
-			groups[i] = []string{p.word}
-		} else {
-			scan = true
-		}
-	}
-	if scan {
-		rs, err := e.tx.QueryContext(e.ctx, `SELECT word FROM words WHERE user_id = ?`, e.user)
-		if err != nil {
+			g = []string{p.word}
+		} else if g, err = e.vocabulary(p); err != nil {
 			return nil, false, err
 		}
-		defer rs.Close()
-		var w string
-		for rs.Next() {
-			if err := rs.Scan(&w); err != nil {
-				return nil, false, err
-			}
-			for i, p := range probes {
-				if p.match != matchExact && len(groups[i]) <= maxProbeWords && p.accepts(w) {
-					groups[i] = append(groups[i], w)
-				}
-			}
-		}
-		if err := rs.Err(); err != nil {
-			return nil, false, err
-		}
-	}
-	kept := groups[:0]
-	for _, g := range groups {
 		switch {
 		case len(g) == 0:
 			return nil, true, nil
@@ -205,6 +181,47 @@ func (e *evaluator) probeWords(probes []probe) (groups [][]string, narrowed bool
 		}
 	}
 	return kept, len(kept) > 0, nil
+}
+
+// Vocabulary lookups, filtered inside SQLite: a prefix is a range of the
+// primary key; the others scan the user's words without handing each to Go.
+const (
+	vocabPrefix   = `SELECT word FROM words WHERE user_id = ? AND word >= ? AND word < ? LIMIT ?`
+	vocabSuffix   = `SELECT word FROM words WHERE user_id = ? AND word LIKE '%' || ? LIMIT ?`
+	vocabContains = `SELECT word FROM words WHERE user_id = ? AND instr(word, ?) > 0 LIMIT ?`
+)
+
+// vocabulary returns up to maxProbeWords+1 words of the user's vocabulary
+// that p accepts. Words hold no ASCII punctuation, so LIKE's wildcards
+// cannot occur in p.word, and they are lower case, so LIKE's ASCII case
+// folding changes nothing.
+func (e *evaluator) vocabulary(p probe) ([]string, error) {
+	var rows *sql.Rows
+	var err error
+	limit := maxProbeWords + 1
+	switch p.match {
+	case matchPrefix:
+		rows, err = e.tx.QueryContext(e.ctx, vocabPrefix, e.user, p.word, p.word+"\xff", limit)
+	case matchSuffix:
+		rows, err = e.tx.QueryContext(e.ctx, vocabSuffix, e.user, p.word, limit)
+	default:
+		rows, err = e.tx.QueryContext(e.ctx, vocabContains, e.user, p.word, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var w string
+		if err := rows.Scan(&w); err != nil {
+			return nil, err
+		}
+		if p.accepts(w) { // the SQL filter, checked byte for byte
+			out = append(out, w)
+		}
+	}
+	return out, rows.Err()
 }
 
 // checkTexts adds to out the UIDs of refs whose text match accepts,
