@@ -101,7 +101,10 @@ func (d *deltaCoder) appendDelta(dst, text []byte) []byte {
 	for i := 0; i+deltaMinMatch <= len(text); {
 		c := int(d.table[d.hash(text[i:])]) - 1
 		if c < 0 || string(ref[c:c+deltaMinMatch]) != string(text[i:i+deltaMinMatch]) {
-			i++
+			// The longer nothing matched, the further the next probe: text
+			// the reference does not hold (a body stored as a blob, HTML
+			// reduced to text) costs a fraction of a lookup per byte.
+			i += 1 + (i-lit)>>5
 			continue
 		}
 		for i > lit && c > 0 && ref[c-1] == text[i-1] {
