@@ -271,7 +271,7 @@ func (in *ingester) startSegment(p mime.Piece) {
 	}
 	if n.Type == "text" && (n.Subtype == "plain" || n.Subtype == "html") && !isAttachment(n) {
 		in.textPart = p.Node
-		in.text.begin()
+		in.text.begin(n.Encoding)
 	}
 }
 

@@ -63,13 +63,29 @@ type textExtract struct {
 	out  strings.Builder
 	part []byte // raw body of the part being collected
 	full bool
+	// rawPer is how many raw bytes one decoded byte can take in the part's
+	// transfer encoding: what of the part is kept is bounded by the text
+	// budget left times this, so a large plain part is not held whole.
+	rawPer int64
 }
 
-func (t *textExtract) begin() { t.part = t.part[:0]; t.full = false }
+func (t *textExtract) begin(encoding string) {
+	t.part, t.full = t.part[:0], false
+	switch encoding {
+	case "quoted-printable":
+		t.rawPer = 3 // =XX
+	case "base64":
+		t.rawPer = 2 // 4 for 3, and line breaks
+	default:
+		t.rawPer = 1
+	}
+}
 
 func (t *textExtract) collect(p []byte) {
-	// A part needs at most ~4x its decoded budget of raw bytes (QP of non-ASCII).
-	room := 4*(t.max-int64(t.out.Len())) - int64(len(t.part))
+	// A charset can take up to 4 bytes for a character it decodes to fewer
+	// UTF-8 bytes than that only rarely; the room covers the transfer
+	// encoding and a little more.
+	room := t.rawPer*(t.max-int64(t.out.Len())) + 4 - int64(len(t.part))
 	if room <= 0 {
 		t.full = true
 		return
@@ -101,19 +117,24 @@ func (t *textExtract) end(n *mime.Node) {
 	if cr, err := charset.Reader(cs, r); err == nil {
 		r = cr
 	}
-	body, _ := io.ReadAll(io.LimitReader(r, t.max-int64(t.out.Len())))
-	text := string(body)
+	limit := t.max - int64(t.out.Len())
+	var buf bytes.Buffer
+	buf.Grow(int(min(int64(len(t.part)), limit)) + bytes.MinRead)
+	_, _ = buf.ReadFrom(io.LimitReader(r, limit))
+	body := buf.Bytes()
 	if n.Subtype == "html" {
-		text = htmlToText(body)
+		body = []byte(htmlToText(body))
 	}
-	text = toValidUTF8(text)
+	if !utf8.Valid(body) {
+		body = bytes.ToValidUTF8(body, []byte("\uFFFD"))
+	}
 	if t.out.Len() > 0 {
 		t.out.WriteByte('\n')
 	}
-	if rem := int(t.max) - t.out.Len(); len(text) > rem {
-		text = strings.ToValidUTF8(text[:rem], "")
+	if rem := int(t.max) - t.out.Len(); len(body) > rem {
+		body = bytes.ToValidUTF8(body[:rem], nil)
 	}
-	t.out.WriteString(text)
+	t.out.Write(body) // the text without a copy of it as a string
 	t.part = t.part[:0]
 }
 

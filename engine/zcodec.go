@@ -72,11 +72,14 @@ func newZstate(dicts []Dictionary) (*zstate, error) {
 		}
 		do = append(do, zstd.WithDecoderDicts(all...))
 	}
-	small, err := zstd.NewWriter(nil, append(eo, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))...)
+	// Windows just large enough for the input and the dictionary behind
+	// it: an encoder's history grows to its window (8 MiB by default at the
+	// better level), per message.
+	small, err := zstd.NewWriter(nil, append(eo, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(4*smallInline))...)
 	if err != nil {
 		return nil, fmt.Errorf("inline codec: %w", err)
 	}
-	large, err := zstd.NewWriter(nil, append(eo, zstd.WithEncoderLevel(zstd.SpeedDefault))...)
+	large, err := zstd.NewWriter(nil, append(eo, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(2<<20))...)
 	if err != nil {
 		return nil, fmt.Errorf("inline codec: %w", err)
 	}

@@ -268,7 +268,7 @@ func (s *Store) indexBatch(ctx context.Context, limit, yieldAfter int) (int, err
 				if err := s.text.unpack(q.data, q.format, nil, bothParts, &t); err != nil {
 					return fmt.Errorf("text %d: %w", q.id, err)
 				}
-				hw, bw = textWords(t.header, t.body)
+				hw, bw = textWords(string(t.header), string(t.body))
 			}
 			if err := wi.add(ctx, q.id, hw, bw); err != nil {
 				return err

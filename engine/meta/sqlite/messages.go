@@ -171,7 +171,7 @@ func (s *Store) prepareMessage(m *engine.NewMessage, p *preparedMessage) error {
 	p.flags, p.flagText, p.blobs = f, flagText(f.List()), encodeBlobs(m.Blobs)
 	if header, body := engine.FoldText(m.HeaderText), engine.FoldText(m.BodyText); header != "" || body != "" {
 		p.text = s.text.pack(header, body, m.Inline)
-		p.headerWords, p.bodyWords = textWords([]byte(header), []byte(body))
+		p.headerWords, p.bodyWords = textWords(header, body)
 		if s.opt.TextIndex != TextIndexInline {
 			p.words = s.text.packWords(p.headerWords, p.bodyWords)
 		}

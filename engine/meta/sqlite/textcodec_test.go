@@ -139,7 +139,7 @@ func FuzzTextDelta(f *testing.F) {
 	f.Add([]byte("aaaaaaaaaaaaaaaaaaaaaaaa"), []byte("aaaaaaaaa"), []byte{3, 0, 3, 0})
 	f.Fuzz(func(t *testing.T, text, ref, junk []byte) {
 		d := newDeltaCoder(ref)
-		delta := d.appendDelta(nil, text)
+		delta := d.appendDelta(nil, string(text))
 		d.release()
 		got, err := applyDelta(nil, delta, ref)
 		if err != nil || string(got) != string(text) {

@@ -64,9 +64,13 @@ type deltaCoder struct {
 
 var deltaTables sync.Pool // of *[]int32
 
+// deltaTableBits bounds the table (256 KiB): a reference longer than its
+// entries has every stride-th window entered, and a copy found anywhere in
+// a run is extended back to the run's start, so long runs are still found.
+const deltaTableBits = 16
+
 func newDeltaCoder(ref []byte) *deltaCoder {
-	b := max(bits.Len(uint(len(ref))), 8)
-	b = min(b, 20)
+	b := min(max(bits.Len(uint(len(ref))), 8), deltaTableBits)
 	d := &deltaCoder{ref: ref, shift: uint(64 - b)}
 	if p, ok := deltaTables.Get().(*[]int32); ok && len(*p) >= 1<<b {
 		d.table = (*p)[:1<<b]
@@ -74,7 +78,8 @@ func newDeltaCoder(ref []byte) *deltaCoder {
 	} else {
 		d.table = make([]int32, 1<<b)
 	}
-	for i := 0; i+deltaMinMatch <= len(ref); i++ {
+	stride := max(1, len(ref)>>b)
+	for i := 0; i+deltaMinMatch <= len(ref); i += stride {
 		d.table[d.hash(ref[i:])] = int32(i + 1)
 	}
 	return d
@@ -89,17 +94,26 @@ func (d *deltaCoder) release() {
 	}
 }
 
-func (d *deltaCoder) hash(p []byte) uint64 {
-	return binary.LittleEndian.Uint64(p) * 0x9E3779B185EBCA87 >> d.shift
+func (d *deltaCoder) hash(p []byte) uint64 { return d.hashOf(binary.LittleEndian.Uint64(p)) }
+
+// hashString hashes the first deltaMinMatch bytes of s as hash hashes them
+// of a byte slice.
+func (d *deltaCoder) hashString(s string) uint64 {
+	_ = s[7]
+	v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return d.hashOf(v)
 }
 
+func (d *deltaCoder) hashOf(v uint64) uint64 { return v * 0x9E3779B185EBCA87 >> d.shift }
+
 // appendDelta appends the delta of text against the coder's reference.
-func (d *deltaCoder) appendDelta(dst, text []byte) []byte {
+func (d *deltaCoder) appendDelta(dst []byte, text string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(text)))
 	ref := d.ref
 	lit := 0
 	for i := 0; i+deltaMinMatch <= len(text); {
-		c := int(d.table[d.hash(text[i:])]) - 1
+		c := int(d.table[d.hashString(text[i:])]) - 1
 		if c < 0 || string(ref[c:c+deltaMinMatch]) != string(text[i:i+deltaMinMatch]) {
 			// The longer nothing matched, the further the next probe: text
 			// the reference does not hold (a body stored as a blob, HTML

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"iter"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -47,31 +48,47 @@ func isWordByte(c byte) bool {
 	return c >= utf8.RuneSelf || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z'
 }
 
+// byteSeq is text as a string or bytes: a body's text is a megabyte at
+// most and is not copied to be split.
+type byteSeq interface{ ~string | ~[]byte }
+
 // wordSpan is a word of a needle or text: [start, end).
 type wordSpan struct{ start, end int }
 
 // splitWords returns the words of s in order.
-func splitWords(s []byte) []wordSpan {
+func splitWords[T byteSeq](s T) []wordSpan {
 	var out []wordSpan
-	for i := 0; i < len(s); {
-		if !isWordByte(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isWordByte(s[j]) {
-			j++
-		}
-		out = append(out, wordSpan{i, j})
-		i = j
+	for w := range eachWord(s) {
+		out = append(out, w)
 	}
 	return out
 }
 
+// eachWord yields the words of s in order, without collecting them: a
+// text can be a megabyte of words.
+func eachWord[T byteSeq](s T) iter.Seq[wordSpan] {
+	return func(yield func(wordSpan) bool) {
+		for i := 0; i < len(s); {
+			if !isWordByte(s[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(s) && isWordByte(s[j]) {
+				j++
+			}
+			if !yield(wordSpan{i, j}) {
+				return
+			}
+			i = j
+		}
+	}
+}
+
 // indexWords adds the distinct index terms of folded text to set: its
 // words, and the pieces of words longer than pieceLen.
-func indexWords(text []byte, set map[string]struct{}) {
-	for _, w := range splitWords(text) {
+func indexWords[T byteSeq](text T, set map[string]struct{}) {
+	for w := range eachWord(text) {
 		word := text[w.start:w.end]
 		if len(word) <= pieceLen {
 			if _, ok := set[string(word)]; !ok {
@@ -86,7 +103,7 @@ func indexWords(text []byte, set map[string]struct{}) {
 }
 
 // pieces cuts a long word into overlapping pieces on character boundaries.
-func pieces(word []byte) []wordSpan {
+func pieces[T byteSeq](word T) []wordSpan {
 	var out []wordSpan
 	for start := 0; ; {
 		end := runeEnd(word, min(start+pieceLen, len(word)))
@@ -103,7 +120,7 @@ func pieces(word []byte) []wordSpan {
 }
 
 // runeStart moves i back to the start of the character it is in.
-func runeStart(b []byte, i int) int {
+func runeStart[T byteSeq](b T, i int) int {
 	for i > 0 && i < len(b) && !utf8.RuneStart(b[i]) {
 		i--
 	}
@@ -112,7 +129,7 @@ func runeStart(b []byte, i int) int {
 
 // runeEnd moves i back to a character boundary no further than i, unless
 // that is 0 (a character longer than the room), then forward.
-func runeEnd(b []byte, i int) int {
+func runeEnd[T byteSeq](b T, i int) int {
 	if i >= len(b) {
 		return len(b)
 	}
@@ -138,9 +155,9 @@ func joinWords(set map[string]struct{}) string {
 
 // textWords returns the index input of a folded header and body: their
 // distinct terms, space-separated, the header without engine.TraceFields.
-func textWords(header, body []byte) (h, b string) {
+func textWords(header, body string) (h, b string) {
 	set := map[string]struct{}{}
-	indexWords(engine.SearchableHeader(header, nil), set)
+	indexWords(engine.SearchableHeader([]byte(header), nil), set)
 	h = joinWords(set)
 	clear(set)
 	indexWords(body, set)
@@ -208,7 +225,7 @@ func planNeedle(needle string) needlePlan {
 		if len(word) > pieceLen || (len(word) > probeLen && m != matchExact) {
 			// A word this long may lie in a word indexed as pieces: ask for
 			// the pieces holding its beginning, and check the texts.
-			word, m = word[:runeEnd([]byte(word), probeLen)], matchContains
+			word, m = word[:runeEnd(word, probeLen)], matchContains
 			plan.exact = false
 		}
 		plan.probes = append(plan.probes, probe{word, m})

@@ -98,7 +98,7 @@ func TestPiecesCoverProbes(t *testing.T) {
 }
 
 func TestTextWords(t *testing.T) {
-	h, b := textWords([]byte("subject: hello world\nreceived: from secret.example\n"), []byte("hello hello there"))
+	h, b := textWords("subject: hello world\nreceived: from secret.example\n", "hello hello there")
 	if h != "hello subject world" {
 		t.Errorf("header words %q", h)
 	}
