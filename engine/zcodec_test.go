@@ -82,6 +82,39 @@ func TestCompressionDictionary(t *testing.T) {
 	check(enginekit.New(t, meta, blobs, engine.IngestOptions{}, nil))
 }
 
+// TestDictionaryFromAnotherNode: an engine that loaded the store's
+// dictionaries before another one trained a new one reads that engine's
+// messages (it reloads when a frame names a dictionary it does not know).
+func TestDictionaryFromAnotherNode(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	meta, err := metasqlite.Open(filepath.Join(dir, "meta.db"), metasqlite.Options{})
+	must(t, err)
+	blobs, err := blobfs.Open(blobfs.Options{Path: filepath.Join(dir, "blobs"), NoSync: true})
+	must(t, err)
+	trainer := enginekit.New(t, meta, blobs, engine.IngestOptions{DictionarySamples: 10}, nil)
+	reader := enginekit.New(t, meta, blobs, engine.IngestOptions{DictionarySamples: -1}, nil)
+	u, inbox := enginekit.User(t, trainer, "alice@example.com", "pw", 0)
+	msgs := testcorpus.TextHeavy(9, 12)
+	for _, m := range msgs {
+		if _, err := trainer.Append(ctx, u.ID, inbox.ID, bytes.NewReader(m.Data), engine.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if trainer.CompressionDictionaries() != 1 || reader.CompressionDictionaries() != 0 {
+		t.Fatalf("dictionaries: trainer %d, reader %d", trainer.CompressionDictionaries(), reader.CompressionDictionaries())
+	}
+	h := &harness{e: reader, meta: meta, user: u, inbox: inbox}
+	for i, m := range msgs {
+		if got := h.section(t, engine.UID(i+1), engine.Section{}); !bytes.Equal(got, m.Data) {
+			t.Fatalf("message %d does not read back on the other engine", i+1)
+		}
+	}
+	if reader.CompressionDictionaries() != 1 {
+		t.Errorf("the reader decodes with %d dictionaries after reading, want 1", reader.CompressionDictionaries())
+	}
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {

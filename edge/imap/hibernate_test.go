@@ -117,6 +117,17 @@ func testMessage(n int) []byte {
 	return []byte(fmt.Sprintf("From: a@example.org\r\nSubject: message %d\r\n\r\nbody %d\r\n", n, n))
 }
 
+// selectAndSleep selects INBOX, starts IDLE with tag and waits until the
+// session hibernates.
+func selectAndSleep(t *testing.T, ts *testServer, c *rawClient, tag string) {
+	t.Helper()
+	c.send("s SELECT INBOX")
+	c.until("s OK")
+	c.send(tag + " IDLE")
+	c.expect("+ idling")
+	waitHibernating(t, ts, 1)
+}
+
 func waitHibernating(t *testing.T, ts *testServer, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -135,11 +146,7 @@ func TestHibernatedIdleDoneAndAgain(t *testing.T) {
 	ts.appendMessage("INBOX", testMessage(1))
 	c := dialRaw(t, ts.addr)
 	c.login()
-	c.send("s SELECT INBOX")
-	c.until("s OK")
-	c.send("i1 IDLE")
-	c.expect("+ idling")
-	waitHibernating(t, ts, 1)
+	selectAndSleep(t, ts, c, "i1")
 	c.send("DONE")
 	c.expect("i1 OK IDLE terminated")
 	waitHibernating(t, ts, 0)
@@ -177,11 +184,7 @@ func TestHibernatedIdleAutologout(t *testing.T) {
 	ts := newTestServer(t, serverOptions{cfg: Config{IdleTimeout: 700 * time.Millisecond}})
 	c := dialRaw(t, ts.addr)
 	c.login()
-	c.send("s SELECT INBOX")
-	c.until("s OK")
-	c.send("i IDLE")
-	c.expect("+ idling")
-	waitHibernating(t, ts, 1)
+	selectAndSleep(t, ts, c, "i")
 	c.expect("* BYE")
 	c.expectClosed()
 	waitHibernating(t, ts, 0)
@@ -193,11 +196,7 @@ func TestHibernatedIdleShutdown(t *testing.T) {
 	ts := newTestServer(t, serverOptions{})
 	c := dialRaw(t, ts.addr)
 	c.login()
-	c.send("s SELECT INBOX")
-	c.until("s OK")
-	c.send("i IDLE")
-	c.expect("+ idling")
-	waitHibernating(t, ts, 1)
+	selectAndSleep(t, ts, c, "i")
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -235,11 +234,7 @@ func TestHibernatedIdleMetrics(t *testing.T) {
 	ts := newTestServer(t, serverOptions{cfg: Config{Registerer: reg}})
 	c := dialRaw(t, ts.addr)
 	c.login()
-	c.send("s SELECT INBOX")
-	c.until("s OK")
-	c.send("i IDLE")
-	c.expect("+ idling")
-	waitHibernating(t, ts, 1)
+	selectAndSleep(t, ts, c, "i")
 	ts.appendMessage("INBOX", testMessage(1)) // wakes it, tells, and it sleeps again
 	c.expect("* 1 EXISTS")
 	c.expect("* 1 RECENT")
